@@ -1,0 +1,104 @@
+#include "quant/type_traits.h"
+
+#include <array>
+#include <cctype>
+
+#include "tessera/check.h"
+
+namespace tessera::quant {
+namespace {
+
+using T = TensorType;
+constexpr uint32_t kQK_K = 256;  // super-block size of the k-quants and i-quants
+
+// Block byte counts follow the ggml block structs; the comments give their fields.
+constexpr std::array<TypeTraits, static_cast<size_t>(T::kCount)> kTable = {{
+    {T::kF32, "f32", 1, 4, false, false},
+    {T::kF16, "f16", 1, 2, false, false},
+    {T::kQ4_0, "q4_0", 32, 2 + 16, true, false},               // d, qs[16]
+    {T::kQ4_1, "q4_1", 32, 2 + 2 + 16, true, false},           // d, m, qs[16]
+    {T::kQ4_2Removed, "q4_2", 16, 2 + 8, true, true},
+    {T::kQ4_3Removed, "q4_3", 16, 2 + 2 + 8, true, true},
+    {T::kQ5_0, "q5_0", 32, 2 + 4 + 16, true, false},           // d, qh[4], qs[16]
+    {T::kQ5_1, "q5_1", 32, 2 + 2 + 4 + 16, true, false},       // d, m, qh[4], qs[16]
+    {T::kQ8_0, "q8_0", 32, 2 + 32, true, false},               // d, qs[32]
+    {T::kQ8_1, "q8_1", 32, 2 + 2 + 32, true, false},           // d, s, qs[32]
+    {T::kQ2_K, "q2_K", kQK_K, 16 + 64 + 2 + 2, true, false},   // scales, qs, d, dmin
+    {T::kQ3_K, "q3_K", kQK_K, 32 + 64 + 12 + 2, true, false},  // hmask, qs, scales, d
+    {T::kQ4_K, "q4_K", kQK_K, 2 + 2 + 12 + 128, true, false},  // d, dmin, scales, qs
+    {T::kQ5_K, "q5_K", kQK_K, 2 + 2 + 12 + 32 + 128, true, false},  // d, dmin, scales, qh, qs
+    {T::kQ6_K, "q6_K", kQK_K, 128 + 64 + 16 + 2, true, false},      // ql, qh, scales, d
+    {T::kQ8_K, "q8_K", kQK_K, 4 + 256 + 32, true, false},           // d (f32), qs, bsums[16]
+    {T::kIQ2_XXS, "iq2_xxs", kQK_K, 2 + 64, true, false},           // d, qs[32] (u16)
+    {T::kIQ2_XS, "iq2_xs", kQK_K, 2 + 64 + 8, true, false},         // d, qs[32] (u16), scales
+    {T::kIQ3_XXS, "iq3_xxs", kQK_K, 2 + 96, true, false},           // d, qs[96]
+    {T::kIQ1_S, "iq1_s", kQK_K, 2 + 32 + 16, true, false},          // d, qs, qh[8] (u16)
+    {T::kIQ4_NL, "iq4_nl", 32, 2 + 16, true, false},                // d, qs[16]
+    {T::kIQ3_S, "iq3_s", kQK_K, 2 + 64 + 8 + 32 + 4, true, false},  // d, qs, qh, signs, scales
+    {T::kIQ2_S, "iq2_s", kQK_K, 2 + 64 + 8 + 8, true, false},       // d, qs, qh, scales
+    {T::kIQ4_XS, "iq4_xs", kQK_K, 2 + 2 + 4 + 128, true, false},    // d, scales_h, scales_l, qs
+    {T::kI8, "i8", 1, 1, false, false},
+    {T::kI16, "i16", 1, 2, false, false},
+    {T::kI32, "i32", 1, 4, false, false},
+    {T::kI64, "i64", 1, 8, false, false},
+    {T::kF64, "f64", 1, 8, false, false},
+    {T::kIQ1_M, "iq1_m", kQK_K, 32 + 16 + 8, true, false},  // qs, qh, scales (holds d)
+    {T::kBF16, "bf16", 1, 2, false, false},
+    {T::kQ4_0_4_4Removed, "q4_0_4_4", 32, 18, true, true},
+    {T::kQ4_0_4_8Removed, "q4_0_4_8", 32, 18, true, true},
+    {T::kQ4_0_8_8Removed, "q4_0_8_8", 32, 18, true, true},
+    {T::kTQ1_0, "tq1_0", kQK_K, 48 + 4 + 2, true, false},  // qs (base-3 packed), qh, d
+    {T::kTQ2_0, "tq2_0", kQK_K, 64 + 2, true, false},      // qs (2-bit), d
+    {T::kIQ4_NL_4_4Removed, "iq4_nl_4_4", 32, 18, true, true},
+    {T::kIQ4_NL_4_8Removed, "iq4_nl_4_8", 32, 18, true, true},
+    {T::kIQ4_NL_8_8Removed, "iq4_nl_8_8", 32, 18, true, true},
+    {T::kMXFP4, "mxfp4", 32, 1 + 16, true, false},     // e (E8M0 scale), qs[16]
+    {T::kNVFP4, "nvfp4", 64, 4 + 32, true, false},     // 4 x E4M3 scales, qs[32]
+    {T::kQ1_0, "q1_0", 128, 2 + 16, true, false},      // d, qs[16] (sign bits)
+}};
+
+constexpr bool table_is_indexed_by_id() {
+  for (size_t i = 0; i < kTable.size(); ++i) {
+    if (static_cast<size_t>(kTable[i].type) != i) return false;
+  }
+  return true;
+}
+static_assert(table_is_indexed_by_id(), "kTable rows must be in type-id order");
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const TypeTraits& type_traits(TensorType type) {
+  const auto index = static_cast<size_t>(type);
+  TESSERA_CHECK(index < kTable.size(), "tensor type out of range");
+  return kTable[index];
+}
+
+std::optional<TensorType> tensor_type_from_id(uint32_t id) {
+  if (id >= kTable.size()) return std::nullopt;
+  return static_cast<TensorType>(id);
+}
+
+std::optional<TensorType> tensor_type_from_name(std::string_view name) {
+  for (const TypeTraits& row : kTable) {
+    if (!row.removed && equal_ignoring_case(row.name, name)) return row.type;
+  }
+  return std::nullopt;
+}
+
+std::optional<uint64_t> row_bytes(TensorType type, uint64_t n_elements) {
+  const TypeTraits& row = type_traits(type);
+  if (n_elements % row.block_size != 0) return std::nullopt;
+  return n_elements / row.block_size * row.bytes_per_block;
+}
+
+}  // namespace tessera::quant

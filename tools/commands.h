@@ -1,0 +1,17 @@
+// The `tessera` subcommands. Each takes the arguments after its name and returns the process
+// exit status: 0 on success, 1 on bad input (with the error printed to stderr), 2 on bad usage.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tessera::tools {
+
+using Args = std::vector<std::string>;
+
+int run_inspect(const Args& args);
+
+// The model used when -m / FILE is omitted: the one ./setup.sh installs.
+std::string default_model_path();
+
+}  // namespace tessera::tools

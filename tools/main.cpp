@@ -1,0 +1,45 @@
+// `tessera SUBCOMMAND ...`: the single executable that fronts every tool.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <string_view>
+
+#include "commands.h"
+
+namespace {
+
+struct Subcommand {
+  std::string_view name;
+  int (*run)(const tessera::tools::Args&);
+  std::string_view summary;
+};
+
+constexpr Subcommand kSubcommands[] = {
+    {"inspect", tessera::tools::run_inspect, "show a GGUF file's header, metadata, tensors and totals"},
+};
+
+void print_usage(std::FILE* out) {
+  fmt::print(out, "usage: tessera SUBCOMMAND [options]\n\nsubcommands:\n");
+  for (const Subcommand& s : kSubcommands) fmt::print(out, "  {:<12} {}\n", s.name, s.summary);
+  fmt::print(out, "\n'tessera SUBCOMMAND --help' describes a subcommand.\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    print_usage(stderr);
+    return 2;
+  }
+  const std::string_view name = argv[1];
+  if (name == "-h" || name == "--help" || name == "help") {
+    print_usage(stdout);
+    return 0;
+  }
+  for (const Subcommand& s : kSubcommands) {
+    if (s.name == name) return s.run(tessera::tools::Args(argv + 2, argv + argc));
+  }
+  fmt::print(stderr, "tessera: unknown subcommand '{}'\n\n", name);
+  print_usage(stderr);
+  return 2;
+}

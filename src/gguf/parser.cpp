@@ -167,6 +167,9 @@ class Parser {
     if (type != ValueType::kArray) {
       const uint32_t size = scalar_size(type);
       if (remaining() < size) return truncated(at, describe() + " value", size);
+      if (type == ValueType::kBool && bytes_[at] > 1) {
+        return fail(at, "{}: bool value {} is neither 0 nor 1", describe(), bytes_[at]);
+      }
       pos_ += size;
       return Value::scalar(type, bytes_.data() + at);
     }
@@ -190,6 +193,13 @@ class Parser {
     }
     if (element_type != ValueType::kString) {
       const uint8_t* elements = bytes_.data() + pos_;
+      if (element_type == ValueType::kBool) {
+        for (uint64_t j = 0; j < count; ++j) {
+          if (elements[j] > 1) {
+            return fail(pos_ + j, "{}: element {} is bool value {}, neither 0 nor 1", describe(), j, elements[j]);
+          }
+        }
+      }
       pos_ += count * min_element_bytes;
       return Value::scalar_array(element_type, elements, count);
     }
@@ -276,14 +286,14 @@ class Parser {
                   describe(), traits.name, type_id);
     }
     info.type = *type;
-    const std::optional<uint64_t> row = quant::row_bytes(info.type, info.shape[0]);
-    if (!row) {
+    if (info.shape[0] % traits.block_size != 0) {
       return fail(type_offset, "{}: row length {} is not a multiple of the {} block size {}", describe(),
                   info.shape[0], traits.name, traits.block_size);
     }
-    const uint64_t n_rows = info.n_elements / info.shape[0];
-    if (__builtin_mul_overflow(*row, n_rows, &info.n_bytes)) {
-      return fail(type_offset, "{}: byte size overflows", describe());
+    const uint64_t n_blocks = info.n_elements / traits.block_size;
+    if (__builtin_mul_overflow(n_blocks, uint64_t{traits.bytes_per_block}, &info.n_bytes)) {
+      return fail(type_offset, "{}: byte size of {} {} elements overflows", describe(), info.n_elements,
+                  traits.name);
     }
     return {};
   }

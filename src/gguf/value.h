@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "tessera/check.h"
@@ -120,6 +121,7 @@ class Value {
 
   template <class T>
   static T load(const uint8_t* p) {
+    if constexpr (std::is_same_v<T, bool>) return *p != 0;  // a byte other than 0/1 is not a valid bool
     T value;
     std::memcpy(&value, p, sizeof(T));  // file data is not aligned for T
     return value;

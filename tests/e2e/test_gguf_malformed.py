@@ -270,6 +270,10 @@ CASES: list[Case] = [
     Case("kv_type_13", gguf([raw_kv("test.x", 13, u32(0))]), K_TYPE),
     Case("kv_type_u32_max", gguf([raw_kv("test.x", U32_MAX, u32(0))]), K_TYPE),
 
+    # --- bool values other than 0 and 1 (undefined behaviour if read as a C++ bool) ---
+    Case("bool_value_2", gguf([KV("test.flag", BOOL, raw_value=bytes([2]))]), ("bool",)),
+    Case("bool_array_element_255",
+         gguf([KV("test.flags", ARRAY, raw_value=u32(BOOL) + u64(2) + bytes([1, 255]))]), ("bool",)),
     # --- duplicates ---
     Case("duplicate_key", gguf([KV("general.architecture", STRING, "other")]), ("duplicate",)),
     Case("duplicate_key_different_type",

@@ -79,8 +79,7 @@ void print_text(const GgufFile& file, const InspectOptions& options) {
     fmt::print("  {:<44} {:<14} {}\n", kv.key, type_string(kv.value), kv.value.to_display_string(preview));
   }
 
-  fmt::print("\ntensors:\n  {:>5}  {:<40} {:<8} {:<24} {:>14}  {}\n", "#", "name", "type", "shape", "bytes",
-             "offset");
+  fmt::print("\ntensors:\n  {:>5}  {:<40} {:<8} {:<24} {:>14}  {}\n", "#", "name", "type", "shape", "bytes", "offset");
   for (size_t i = 0; i < file.tensors().size(); ++i) {
     const TensorInfo& t = file.tensors()[i];
     const std::string where = file.split_count() > 1 ? fmt::format(" (split {})", t.split + 1) : "";
@@ -115,9 +114,8 @@ ordered_json value_json(const Value& v, uint64_t max_elements) {
   const uint64_t shown = std::min(v.size(), max_elements);
   const ValueType t = v.element_type();
   for (uint64_t i = 0; i < shown; ++i) {
-    list.push_back(t == ValueType::kString
-                       ? ordered_json(std::string(v.string_at(i)))
-                       : scalar_json(Value::scalar(t, v.array_bytes() + i * gguf::scalar_size(t))));
+    list.push_back(t == ValueType::kString ? ordered_json(std::string(v.string_at(i)))
+                                           : scalar_json(Value::scalar(t, v.array_bytes() + i * gguf::scalar_size(t))));
   }
   return list;
 }

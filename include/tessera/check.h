@@ -6,9 +6,9 @@ namespace tessera::detail {
 [[noreturn]] void check_failed(const char* file, int line, const char* condition, const char* message);
 }  // namespace tessera::detail
 
-#define TESSERA_CHECK(condition, message)                                          \
-  do {                                                                             \
-    if (!(condition)) {                                                            \
+#define TESSERA_CHECK(condition, message)                                         \
+  do {                                                                            \
+    if (!(condition)) {                                                           \
       ::tessera::detail::check_failed(__FILE__, __LINE__, #condition, (message)); \
-    }                                                                              \
+    }                                                                             \
   } while (0)

@@ -31,7 +31,7 @@ class Status {
 template <class T>
 class Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT: implicit by design
+  Result(T value) : state_(std::move(value)) {}        // NOLINT: implicit by design
   Result(Status status) : state_(std::move(status)) {  // NOLINT: implicit by design
     TESSERA_CHECK(!std::get<Status>(state_).ok(), "a Result built from a Status must hold an error");
   }

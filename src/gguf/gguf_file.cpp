@@ -49,8 +49,8 @@ Result<GgufFile> GgufFile::open(const std::string& path) {
   if (const Value* expected = file.find("split.tensors.count")) {
     const int32_t count = *expected->get<int32_t>();
     if (count < 0 || static_cast<size_t>(count) != file.tensors_.size()) {
-      return Status::error(fmt::format("{}: split.tensors.count = {} but the {} file(s) hold {} tensors", path,
-                                       count, split_count, file.tensors_.size()));
+      return Status::error(fmt::format("{}: split.tensors.count = {} but the {} file(s) hold {} tensors", path, count,
+                                       split_count, file.tensors_.size()));
     }
   }
   return file;
@@ -59,9 +59,10 @@ Result<GgufFile> GgufFile::open(const std::string& path) {
 Status GgufFile::open_remaining_splits(uint16_t split_count) {
   const std::optional<std::string> prefix = split_prefix(files_[0].path());
   if (!prefix) {
-    return Status::error(fmt::format("{}: split.count = {}, but the file is not named NAME-00001-of-{:05d}.gguf, "
-                                     "so the other splits cannot be found",
-                                     files_[0].path(), split_count, split_count));
+    return Status::error(
+        fmt::format("{}: split.count = {}, but the file is not named NAME-00001-of-{:05d}.gguf, "
+                    "so the other splits cannot be found",
+                    files_[0].path(), split_count, split_count));
   }
   for (uint32_t i = 1; i < split_count; ++i) {
     if (Status s = add_part(split_file_path(*prefix, i + 1, split_count)); !s) return s;
@@ -70,8 +71,7 @@ Status GgufFile::open_remaining_splits(uint16_t split_count) {
     const std::optional<uint16_t> count = u16_key(part, "split.count");
     if (no != i || count != split_count) {
       return Status::error(fmt::format("{}: expected split.no = {} and split.count = {}, found {} and {}",
-                                       files_.back().path(), i, split_count,
-                                       no ? fmt::format("{}", *no) : "none",
+                                       files_.back().path(), i, split_count, no ? fmt::format("{}", *no) : "none",
                                        count ? fmt::format("{}", *count) : "none"));
     }
   }

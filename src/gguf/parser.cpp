@@ -63,8 +63,7 @@ class Parser {
   }
 
   Status truncated(uint64_t offset, std::string_view what, uint64_t needed) const {
-    return fail(offset, "{} needs {} bytes but only {} remain (file truncated?)", what, needed,
-                bytes_.size() - offset);
+    return fail(offset, "{} needs {} bytes but only {} remain (file truncated?)", what, needed, bytes_.size() - offset);
   }
 
   // Reads a little-endian scalar; false when the file ends first.
@@ -90,8 +89,7 @@ class Parser {
     uint64_t length = 0;
     if (!read(length)) return truncated(at, describe() + " length", kStringLengthBytes);
     if (length > remaining()) {
-      return fail(at, "{}: string length {} exceeds the {} bytes left in the file", describe(), length,
-                  remaining());
+      return fail(at, "{}: string length {} exceeds the {} bytes left in the file", describe(), length, remaining());
     }
     out = std::string_view(reinterpret_cast<const char*>(bytes_.data() + pos_), length);
     pos_ += length;
@@ -102,8 +100,8 @@ class Parser {
     uint32_t magic = 0;
     if (!read(magic)) return truncated(0, "magic", 4);
     if (magic != kMagic) {
-      return fail(0, "bad magic {:02x} {:02x} {:02x} {:02x}: not a GGUF file (expected \"GGUF\")", bytes_[0],
-                  bytes_[1], bytes_[2], bytes_[3]);
+      return fail(0, "bad magic {:02x} {:02x} {:02x} {:02x}: not a GGUF file (expected \"GGUF\")", bytes_[0], bytes_[1],
+                  bytes_[2], bytes_[3]);
     }
     if (Status s = read_field(out_.version, "version"); !s) return s;
     if (out_.version == 1) {
@@ -118,8 +116,7 @@ class Parser {
     if (Status s = read_field(n_tensors_, "tensor count"); !s) return s;
     if (Status s = read_field(n_kv_, "metadata key/value count"); !s) return s;
     if (n_kv_ > remaining() / kMinKeyValueBytes) {
-      return fail(16, "metadata key/value count {} cannot fit in the {} bytes left in the file", n_kv_,
-                  remaining());
+      return fail(16, "metadata key/value count {} cannot fit in the {} bytes left in the file", n_kv_, remaining());
     }
     if (n_tensors_ > remaining() / kMinTensorInfoBytes) {
       return fail(8, "tensor count {} cannot fit in the {} bytes left in the file", n_tensors_, remaining());
@@ -188,8 +185,8 @@ class Parser {
     const uint64_t min_element_bytes =
         element_type == ValueType::kString ? kStringLengthBytes : scalar_size(element_type);
     if (count > remaining() / min_element_bytes) {
-      return fail(count_offset, "{}: array length {} of {} cannot fit in the {} bytes left in the file",
-                  describe(), count, value_type_name(element_type), remaining());
+      return fail(count_offset, "{}: array length {} of {} cannot fit in the {} bytes left in the file", describe(),
+                  count, value_type_name(element_type), remaining());
     }
     if (element_type != ValueType::kString) {
       const uint8_t* elements = bytes_.data() + pos_;
@@ -270,8 +267,7 @@ class Parser {
       if (!read(info.shape[d])) return truncated(at, describe() + fmt::format(" dimension {}", d), 8);
       if (info.shape[d] == 0) return fail(at, "{}: dimension {} is zero", describe(), d);
       if (info.shape[d] > kMaxInt64 || info.n_elements > kMaxInt64 / info.shape[d]) {
-        return fail(at, "{}: dimension {} = {} makes the element count overflow int64", describe(), d,
-                    info.shape[d]);
+        return fail(at, "{}: dimension {} = {} makes the element count overflow int64", describe(), d, info.shape[d]);
       }
       info.n_elements *= info.shape[d];
     }
@@ -282,18 +278,17 @@ class Parser {
     if (!type) return fail(type_offset, "{}: unknown tensor type id {}", describe(), type_id);
     const quant::TypeTraits& traits = quant::type_traits(*type);
     if (traits.removed) {
-      return fail(type_offset, "{}: tensor type {} (id {}) was removed from ggml; re-quantize the model",
-                  describe(), traits.name, type_id);
+      return fail(type_offset, "{}: tensor type {} (id {}) was removed from ggml; re-quantize the model", describe(),
+                  traits.name, type_id);
     }
     info.type = *type;
     if (info.shape[0] % traits.block_size != 0) {
-      return fail(type_offset, "{}: row length {} is not a multiple of the {} block size {}", describe(),
-                  info.shape[0], traits.name, traits.block_size);
+      return fail(type_offset, "{}: row length {} is not a multiple of the {} block size {}", describe(), info.shape[0],
+                  traits.name, traits.block_size);
     }
     const uint64_t n_blocks = info.n_elements / traits.block_size;
     if (__builtin_mul_overflow(n_blocks, uint64_t{traits.bytes_per_block}, &info.n_bytes)) {
-      return fail(type_offset, "{}: byte size of {} {} elements overflows", describe(), info.n_elements,
-                  traits.name);
+      return fail(type_offset, "{}: byte size of {} {} elements overflows", describe(), info.n_elements, traits.name);
     }
     return {};
   }
@@ -330,9 +325,8 @@ class Parser {
   Status check_no_overlap() const {
     std::vector<size_t> order(out_.tensors.size());
     std::iota(order.begin(), order.end(), size_t{0});
-    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-      return out_.tensors[a].data_offset < out_.tensors[b].data_offset;
-    });
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return out_.tensors[a].data_offset < out_.tensors[b].data_offset; });
     for (size_t k = 1; k < order.size(); ++k) {
       const TensorInfo& prev = out_.tensors[order[k - 1]];
       const TensorInfo& next = out_.tensors[order[k]];

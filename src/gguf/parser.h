@@ -42,8 +42,8 @@ struct ParsedGguf {
   uint64_t data_section_size = 0;    // bytes from data_section_offset to the end of the image
   std::vector<KeyValue> metadata;    // in file order
   std::unordered_map<std::string_view, size_t> metadata_index;  // key -> index in metadata
-  std::vector<TensorInfo> tensors;                               // in file order
-  std::unordered_map<std::string_view, size_t> tensor_index;     // name -> index in tensors
+  std::vector<TensorInfo> tensors;                              // in file order
+  std::unordered_map<std::string_view, size_t> tensor_index;    // name -> index in tensors
 
   const Value* find(std::string_view key) const {
     auto it = metadata_index.find(key);

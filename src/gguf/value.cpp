@@ -14,8 +14,19 @@ struct ValueTypeRow {
 };
 
 constexpr std::array<ValueTypeRow, static_cast<size_t>(ValueType::kCount)> kValueTypes = {{
-    {"u8", 1}, {"i8", 1}, {"u16", 2}, {"i16", 2}, {"u32", 4}, {"i32", 4}, {"f32", 4},
-    {"bool", 1}, {"string", 0}, {"array", 0}, {"u64", 8}, {"i64", 8}, {"f64", 8},
+    {"u8", 1},
+    {"i8", 1},
+    {"u16", 2},
+    {"i16", 2},
+    {"u32", 4},
+    {"i32", 4},
+    {"f32", 4},
+    {"bool", 1},
+    {"string", 0},
+    {"array", 0},
+    {"u64", 8},
+    {"i64", 8},
+    {"f64", 8},
 }};
 
 // Appends `text` quoted, with control characters and quotes escaped so one value stays on one line.

@@ -43,17 +43,50 @@ uint32_t scalar_size(ValueType type);
 // Maps a C++ scalar type to its GGUF value type.
 template <class T>
 struct ValueTypeOf;
-template <> struct ValueTypeOf<uint8_t> { static constexpr ValueType kType = ValueType::kUint8; };
-template <> struct ValueTypeOf<int8_t> { static constexpr ValueType kType = ValueType::kInt8; };
-template <> struct ValueTypeOf<uint16_t> { static constexpr ValueType kType = ValueType::kUint16; };
-template <> struct ValueTypeOf<int16_t> { static constexpr ValueType kType = ValueType::kInt16; };
-template <> struct ValueTypeOf<uint32_t> { static constexpr ValueType kType = ValueType::kUint32; };
-template <> struct ValueTypeOf<int32_t> { static constexpr ValueType kType = ValueType::kInt32; };
-template <> struct ValueTypeOf<float> { static constexpr ValueType kType = ValueType::kFloat32; };
-template <> struct ValueTypeOf<bool> { static constexpr ValueType kType = ValueType::kBool; };
-template <> struct ValueTypeOf<uint64_t> { static constexpr ValueType kType = ValueType::kUint64; };
-template <> struct ValueTypeOf<int64_t> { static constexpr ValueType kType = ValueType::kInt64; };
-template <> struct ValueTypeOf<double> { static constexpr ValueType kType = ValueType::kFloat64; };
+template <>
+struct ValueTypeOf<uint8_t> {
+  static constexpr ValueType kType = ValueType::kUint8;
+};
+template <>
+struct ValueTypeOf<int8_t> {
+  static constexpr ValueType kType = ValueType::kInt8;
+};
+template <>
+struct ValueTypeOf<uint16_t> {
+  static constexpr ValueType kType = ValueType::kUint16;
+};
+template <>
+struct ValueTypeOf<int16_t> {
+  static constexpr ValueType kType = ValueType::kInt16;
+};
+template <>
+struct ValueTypeOf<uint32_t> {
+  static constexpr ValueType kType = ValueType::kUint32;
+};
+template <>
+struct ValueTypeOf<int32_t> {
+  static constexpr ValueType kType = ValueType::kInt32;
+};
+template <>
+struct ValueTypeOf<float> {
+  static constexpr ValueType kType = ValueType::kFloat32;
+};
+template <>
+struct ValueTypeOf<bool> {
+  static constexpr ValueType kType = ValueType::kBool;
+};
+template <>
+struct ValueTypeOf<uint64_t> {
+  static constexpr ValueType kType = ValueType::kUint64;
+};
+template <>
+struct ValueTypeOf<int64_t> {
+  static constexpr ValueType kType = ValueType::kInt64;
+};
+template <>
+struct ValueTypeOf<double> {
+  static constexpr ValueType kType = ValueType::kFloat64;
+};
 
 class Value {
  public:
@@ -129,8 +162,8 @@ class Value {
 
   ValueType type_;
   ValueType element_type_;
-  const uint8_t* bytes_;  // scalar bytes, string characters, or packed array elements
-  uint64_t count_;        // string length or array element count
+  const uint8_t* bytes_;                   // scalar bytes, string characters, or packed array elements
+  uint64_t count_;                         // string length or array element count
   std::vector<std::string_view> strings_;  // [count_] for arrays of strings
 };
 

@@ -27,7 +27,9 @@ void append_string(std::string& out, std::string_view text) {
   out.append(text);
 }
 
-uint64_t padded(uint64_t n, uint64_t alignment) { return (n + alignment - 1) / alignment * alignment; }
+uint64_t padded(uint64_t n, uint64_t alignment) {
+  return (n + alignment - 1) / alignment * alignment;
+}
 
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }

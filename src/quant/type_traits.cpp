@@ -15,17 +15,17 @@ constexpr uint32_t kQK_K = 256;  // super-block size of the k-quants and i-quant
 constexpr std::array<TypeTraits, static_cast<size_t>(T::kCount)> kTable = {{
     {T::kF32, "f32", 1, 4, false, false},
     {T::kF16, "f16", 1, 2, false, false},
-    {T::kQ4_0, "q4_0", 32, 2 + 16, true, false},               // d, qs[16]
-    {T::kQ4_1, "q4_1", 32, 2 + 2 + 16, true, false},           // d, m, qs[16]
+    {T::kQ4_0, "q4_0", 32, 2 + 16, true, false},      // d, qs[16]
+    {T::kQ4_1, "q4_1", 32, 2 + 2 + 16, true, false},  // d, m, qs[16]
     {T::kQ4_2Removed, "q4_2", 16, 2 + 8, true, true},
     {T::kQ4_3Removed, "q4_3", 16, 2 + 2 + 8, true, true},
-    {T::kQ5_0, "q5_0", 32, 2 + 4 + 16, true, false},           // d, qh[4], qs[16]
-    {T::kQ5_1, "q5_1", 32, 2 + 2 + 4 + 16, true, false},       // d, m, qh[4], qs[16]
-    {T::kQ8_0, "q8_0", 32, 2 + 32, true, false},               // d, qs[32]
-    {T::kQ8_1, "q8_1", 32, 2 + 2 + 32, true, false},           // d, s, qs[32]
-    {T::kQ2_K, "q2_K", kQK_K, 16 + 64 + 2 + 2, true, false},   // scales, qs, d, dmin
-    {T::kQ3_K, "q3_K", kQK_K, 32 + 64 + 12 + 2, true, false},  // hmask, qs, scales, d
-    {T::kQ4_K, "q4_K", kQK_K, 2 + 2 + 12 + 128, true, false},  // d, dmin, scales, qs
+    {T::kQ5_0, "q5_0", 32, 2 + 4 + 16, true, false},                // d, qh[4], qs[16]
+    {T::kQ5_1, "q5_1", 32, 2 + 2 + 4 + 16, true, false},            // d, m, qh[4], qs[16]
+    {T::kQ8_0, "q8_0", 32, 2 + 32, true, false},                    // d, qs[32]
+    {T::kQ8_1, "q8_1", 32, 2 + 2 + 32, true, false},                // d, s, qs[32]
+    {T::kQ2_K, "q2_K", kQK_K, 16 + 64 + 2 + 2, true, false},        // scales, qs, d, dmin
+    {T::kQ3_K, "q3_K", kQK_K, 32 + 64 + 12 + 2, true, false},       // hmask, qs, scales, d
+    {T::kQ4_K, "q4_K", kQK_K, 2 + 2 + 12 + 128, true, false},       // d, dmin, scales, qs
     {T::kQ5_K, "q5_K", kQK_K, 2 + 2 + 12 + 32 + 128, true, false},  // d, dmin, scales, qh, qs
     {T::kQ6_K, "q6_K", kQK_K, 128 + 64 + 16 + 2, true, false},      // ql, qh, scales, d
     {T::kQ8_K, "q8_K", kQK_K, 4 + 256 + 32, true, false},           // d (f32), qs, bsums[16]
@@ -52,9 +52,9 @@ constexpr std::array<TypeTraits, static_cast<size_t>(T::kCount)> kTable = {{
     {T::kIQ4_NL_4_4Removed, "iq4_nl_4_4", 32, 18, true, true},
     {T::kIQ4_NL_4_8Removed, "iq4_nl_4_8", 32, 18, true, true},
     {T::kIQ4_NL_8_8Removed, "iq4_nl_8_8", 32, 18, true, true},
-    {T::kMXFP4, "mxfp4", 32, 1 + 16, true, false},     // e (E8M0 scale), qs[16]
-    {T::kNVFP4, "nvfp4", 64, 4 + 32, true, false},     // 4 x E4M3 scales, qs[32]
-    {T::kQ1_0, "q1_0", 128, 2 + 16, true, false},      // d, qs[16] (sign bits)
+    {T::kMXFP4, "mxfp4", 32, 1 + 16, true, false},  // e (E8M0 scale), qs[16]
+    {T::kNVFP4, "nvfp4", 64, 4 + 32, true, false},  // 4 x E4M3 scales, qs[32]
+    {T::kQ1_0, "q1_0", 128, 2 + 16, true, false},   // d, qs[16] (sign bits)
 }};
 
 constexpr bool table_is_indexed_by_id() {

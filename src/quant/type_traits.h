@@ -61,11 +61,11 @@ enum class TensorType : uint32_t {
 
 struct TypeTraits {
   TensorType type;
-  std::string_view name;    // as ggml and llama.cpp print it, e.g. "q4_K"
-  uint32_t block_size;      // elements per block (1 for plain scalar types)
-  uint32_t bytes_per_block; // bytes one block occupies on disk
-  bool quantized;           // block-quantized (as opposed to plain scalars)
-  bool removed;             // id retired by ggml: files using it cannot be loaded
+  std::string_view name;     // as ggml and llama.cpp print it, e.g. "q4_K"
+  uint32_t block_size;       // elements per block (1 for plain scalar types)
+  uint32_t bytes_per_block;  // bytes one block occupies on disk
+  bool quantized;            // block-quantized (as opposed to plain scalars)
+  bool removed;              // id retired by ggml: files using it cannot be loaded
 };
 
 // The row for `type`. Every enumerator below kCount has a row.
@@ -77,7 +77,9 @@ std::optional<TensorType> tensor_type_from_id(uint32_t id);
 // Case-insensitive lookup by name ("Q4_K", "q4_k", "f16"); removed types are not found.
 std::optional<TensorType> tensor_type_from_name(std::string_view name);
 
-inline std::string_view type_name(TensorType type) { return type_traits(type).name; }
+inline std::string_view type_name(TensorType type) {
+  return type_traits(type).name;
+}
 
 // Bytes of a row of `n_elements` elements, or nullopt when n_elements is not a multiple of the
 // block size. Caller guarantees n_elements fits in int64.

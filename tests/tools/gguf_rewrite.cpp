@@ -19,7 +19,8 @@ int main(int argc, char** argv) {
   GgufWriter out;
   for (const KeyValue& kv : in->metadata()) out.set_value(kv.key, kv.value);
   for (const TensorInfo& t : in->tensors()) {
-    tessera::Status s = out.add_tensor(t.name, t.type, std::span(t.shape.data(), t.n_dims), std::span(t.data, t.n_bytes));
+    tessera::Status s =
+        out.add_tensor(t.name, t.type, std::span(t.shape.data(), t.n_dims), std::span(t.data, t.n_bytes));
     if (!s) {
       fmt::print(stderr, "error: {}\n", s.message());
       return 1;

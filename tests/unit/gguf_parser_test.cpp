@@ -127,8 +127,9 @@ TEST(GgufParser, ErrorsNameFieldAndOffset) {
   bytes[4] = 1;  // version 1
   Result<ParsedGguf> parsed = parse_gguf(bytes, "v1.gguf");
   ASSERT_FALSE(parsed.ok());
-  EXPECT_EQ(parsed.error(), "v1.gguf: offset 4: GGUF version 1 (files from before August 2023) is not supported; "
-                            "convert the model again");
+  EXPECT_EQ(parsed.error(),
+            "v1.gguf: offset 4: GGUF version 1 (files from before August 2023) is not supported; "
+            "convert the model again");
 }
 
 TEST(GgufFile, MissingFileIsAnError) {

@@ -9,7 +9,9 @@
 
 namespace tessera::testing {
 
-inline std::string fixture_path(const std::string& name) { return std::string(TESSERA_FIXTURES_DIR) + "/" + name; }
+inline std::string fixture_path(const std::string& name) {
+  return std::string(TESSERA_FIXTURES_DIR) + "/" + name;
+}
 
 inline std::vector<uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -1,0 +1,3 @@
+target_sources(tessera_core PRIVATE
+  src/quant/type_traits.cpp
+)

@@ -10,7 +10,6 @@ namespace tessera::quant {
 namespace {
 
 using T = TensorType;
-constexpr uint32_t kQK_K = 256;  // super-block size of the k-quants and i-quants
 
 // Block byte counts follow the ggml block structs; the comments give their fields.
 constexpr std::array<TypeTraits, static_cast<size_t>(T::kCount)> kTable = {{

@@ -12,7 +12,7 @@ namespace {
 using T = TensorType;
 
 // Block byte counts follow the ggml block structs; the comments give their fields.
-constexpr std::array<TypeTraits, static_cast<size_t>(T::kCount)> kTable = {{
+constexpr TypeTraits kTable[] = {
     {T::kF32, "f32", 1, 4, false, false, T::kF32},
     {T::kF16, "f16", 1, 2, false, false, T::kF16},
     {T::kQ4_0, "q4_0", 32, 2 + 16, true, false, T::kQ8_0},      // d, qs[16]
@@ -55,10 +55,12 @@ constexpr std::array<TypeTraits, static_cast<size_t>(T::kCount)> kTable = {{
     {T::kMXFP4, "mxfp4", 32, 1 + 16, true, false, T::kQ8_0},  // e (E8M0 scale), qs[16]
     {T::kNVFP4, "nvfp4", 64, 4 + 32, true, false, T::kQ8_0},  // 4 x E4M3 scales, qs[32]
     {T::kQ1_0, "q1_0", 128, 2 + 16, true, false, T::kQ8_0},   // d, qs[16] (sign bits)
-}};
+};
+constexpr size_t kTableSize = sizeof(kTable) / sizeof(kTable[0]);
+static_assert(kTableSize == static_cast<size_t>(T::kCount), "one row per type id");
 
 constexpr bool table_is_indexed_by_id() {
-  for (size_t i = 0; i < kTable.size(); ++i) {
+  for (size_t i = 0; i < kTableSize; ++i) {
     if (static_cast<size_t>(kTable[i].type) != i) return false;
   }
   return true;
@@ -110,12 +112,12 @@ bool equal_ignoring_case(std::string_view a, std::string_view b) {
 
 const TypeTraits& type_traits(TensorType type) {
   const auto index = static_cast<size_t>(type);
-  TESSERA_CHECK(index < kTable.size(), "tensor type out of range");
+  TESSERA_CHECK(index < kTableSize, "tensor type out of range");
   return kTable[index];
 }
 
 std::optional<TensorType> tensor_type_from_id(uint32_t id) {
-  if (id >= kTable.size()) return std::nullopt;
+  if (id >= kTableSize) return std::nullopt;
   return static_cast<TensorType>(id);
 }
 

@@ -59,6 +59,12 @@ enum class TensorType : uint32_t {
   kCount = 42,
 };
 
+// Converts `n` elements (a multiple of the block size) from `blocks` to f32 in `out`.
+using DequantizeRowFn = void (*)(const void* blocks, float* out, int64_t n);
+// Quantizes `n` f32 elements (a multiple of the block size). `importance` is null or holds [n]
+// non-negative per-column weights (an imatrix row) that the error minimisation weighs by.
+using QuantizeRowFn = void (*)(const float* in, void* blocks, int64_t n, const float* importance);
+
 struct TypeTraits {
   TensorType type;
   std::string_view name;     // as ggml and llama.cpp print it, e.g. "q4_K"
@@ -66,6 +72,9 @@ struct TypeTraits {
   uint32_t bytes_per_block;  // bytes one block occupies on disk
   bool quantized;            // block-quantized (as opposed to plain scalars)
   bool removed;              // id retired by ggml: files using it cannot be loaded
+  TensorType vec_dot_type;   // activation type the dot kernels pair this weight type with (as ggml)
+  DequantizeRowFn dequantize = nullptr;  // null where not implemented
+  QuantizeRowFn quantize = nullptr;      // null where the type has no quantizer
 };
 
 // The row for `type`. Every enumerator below kCount has a row.

@@ -1,0 +1,3 @@
+target_sources(tessera_core PRIVATE
+  src/model/quant_presets.cpp
+)

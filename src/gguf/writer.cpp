@@ -112,8 +112,8 @@ Status GgufWriter::set_alignment(uint32_t alignment) {
   return {};
 }
 
-Status GgufWriter::add_tensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> shape,
-                              std::span<const uint8_t> data) {
+Result<uint64_t> GgufWriter::check_new_tensor(std::string_view name, quant::TensorType type,
+                                              std::span<const uint64_t> shape) const {
   if (shape.empty() || shape.size() > 4) {
     return Status::error(fmt::format("tensor '{}': {} dimensions (1 to 4 allowed)", name, shape.size()));
   }
@@ -123,11 +123,31 @@ Status GgufWriter::add_tensor(std::string_view name, quant::TensorType type, std
   uint64_t n_rows = 1;
   for (size_t d = 1; d < shape.size(); ++d) n_rows *= shape[d];
   const std::optional<uint64_t> row = quant::row_bytes(type, shape[0]);
-  if (!row || *row * n_rows != data.size()) {
-    return Status::error(fmt::format("tensor '{}': {} bytes of data do not match its {} shape", name, data.size(),
-                                     quant::type_name(type)));
+  if (!row) {
+    return Status::error(fmt::format("tensor '{}': row length {} is not a multiple of the {} block size", name,
+                                     shape[0], quant::type_name(type)));
   }
-  tensors_.push_back({std::string(name), type, std::vector<uint64_t>(shape.begin(), shape.end()), data});
+  return *row * n_rows;
+}
+
+Status GgufWriter::add_tensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> shape,
+                              std::span<const uint8_t> data) {
+  Result<uint64_t> n_bytes = check_new_tensor(name, type, shape);
+  if (!n_bytes) return n_bytes.status();
+  if (*n_bytes != data.size()) {
+    return Status::error(fmt::format("tensor '{}': {} bytes of data, but its {} shape needs {}", name, data.size(),
+                                     quant::type_name(type), *n_bytes));
+  }
+  tensors_.push_back({std::string(name), type, std::vector<uint64_t>(shape.begin(), shape.end()), *n_bytes, data, {}});
+  return {};
+}
+
+Status GgufWriter::add_tensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> shape,
+                              Producer producer) {
+  Result<uint64_t> n_bytes = check_new_tensor(name, type, shape);
+  if (!n_bytes) return n_bytes.status();
+  tensors_.push_back(
+      {std::string(name), type, std::vector<uint64_t>(shape.begin(), shape.end()), *n_bytes, {}, std::move(producer)});
   return {};
 }
 
@@ -147,7 +167,7 @@ std::string GgufWriter::header_and_infos() const {
     for (uint64_t dim : t.shape) append_pod(out, dim);
     append_pod(out, static_cast<uint32_t>(t.type));
     append_pod(out, offset);
-    offset += padded(t.data.size(), alignment_);
+    offset += padded(t.n_bytes, alignment_);
   }
   out.resize(padded(out.size(), alignment_), '\0');
   return out;
@@ -160,17 +180,28 @@ Status GgufWriter::write(const std::string& path) const {
   auto write_bytes = [&](const void* data, size_t size) { return std::fwrite(data, 1, size, file.get()) == size; };
 
   const std::string head = header_and_infos();
-  bool ok = write_bytes(head.data(), head.size());
+  Status status;
+  if (!write_bytes(head.data(), head.size())) status = Status::error(std::strerror(errno));
   const std::string zeros(alignment_, '\0');
+  std::vector<uint8_t> produced;
   for (const PendingTensor& t : tensors_) {
-    if (!ok) break;
-    ok = write_bytes(t.data.data(), t.data.size()) &&
-         write_bytes(zeros.data(), padded(t.data.size(), alignment_) - t.data.size());
+    if (!status) break;
+    std::span<const uint8_t> data = t.data;
+    if (t.producer) {
+      produced.assign(t.n_bytes, 0);
+      status = t.producer(produced);
+      if (!status) break;
+      data = produced;
+    }
+    if (!write_bytes(data.data(), data.size()) ||
+        !write_bytes(zeros.data(), padded(data.size(), alignment_) - data.size())) {
+      status = Status::error(std::strerror(errno));
+    }
   }
-  const int write_errno = errno;
-  if (std::fclose(file.release()) != 0 || !ok) {
+  if (std::fclose(file.release()) != 0 && status) status = Status::error(std::strerror(errno));
+  if (!status) {
     std::remove(temp_path.c_str());
-    return Status::error(fmt::format("{}: write failed: {}", temp_path, std::strerror(write_errno)));
+    return Status::error(fmt::format("{}: write failed: {}", temp_path, status.message()));
   }
   if (std::rename(temp_path.c_str(), path.c_str()) != 0) {
     const int err = errno;

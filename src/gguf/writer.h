@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,6 +47,11 @@ class GgufWriter {
   Status add_tensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> shape,
                     std::span<const uint8_t> data);
 
+  // Fills a tensor's bytes ([n_bytes], zero-initialised) when write() reaches it, so a model can be
+  // converted tensor by tensor without holding the whole output in memory.
+  using Producer = std::function<Status(std::span<uint8_t> out)>;
+  Status add_tensor(std::string_view name, quant::TensorType type, std::span<const uint64_t> shape, Producer producer);
+
   // Writes the file (to a temporary name, then renamed, so a failed write leaves no half file).
   Status write(const std::string& path) const;
 
@@ -54,8 +60,13 @@ class GgufWriter {
     std::string name;
     quant::TensorType type;
     std::vector<uint64_t> shape;
-    std::span<const uint8_t> data;
+    uint64_t n_bytes;
+    std::span<const uint8_t> data;  // used when producer is empty
+    Producer producer;
   };
+
+  Result<uint64_t> check_new_tensor(std::string_view name, quant::TensorType type,
+                                    std::span<const uint64_t> shape) const;
 
   void set_raw(std::string_view key, std::string value_bytes);
   static void append_scalar(std::string& out, ValueType type, const void* value);

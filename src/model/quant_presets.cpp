@@ -92,13 +92,14 @@ std::optional<TensorType> fallback_type(TensorType type) {
 }
 
 bool is_very_low_bit(FileType f) {
-  return f == F::kIQ2_XXS || f == F::kIQ2_XS || f == F::kIQ1_S || f == F::kIQ2_S || f == F::kIQ2_M ||
-         f == F::kIQ1_M;
+  return f == F::kIQ2_XXS || f == F::kIQ2_XS || f == F::kIQ1_S || f == F::kIQ2_S || f == F::kIQ2_M || f == F::kIQ1_M;
 }
 
 }  // namespace
 
-std::span<const Preset> presets() { return kPresets; }
+std::span<const Preset> presets() {
+  return kPresets;
+}
 
 std::optional<Preset> find_preset(std::string_view name) {
   for (const Preset& p : kPresets) {
@@ -113,14 +114,29 @@ bool should_quantize(const TensorDesc& tensor, bool quantize_output_tensor) {
   if (!quantize_output_tensor && name == "output.weight") return false;
   // Kept in full precision by llama-quantize: norms, MoE routers, tiny or position tensors.
   constexpr std::array<std::string_view, 23> kKeep = {
-      "_norm.weight",          "ffn_gate_inp.weight",      "altup",
-      "laurel",                "per_layer_model_proj",     "ssm_conv1d.weight",
-      "shortconv.conv.weight", "time_mix_first.weight",    "time_mix_w0.weight",
-      "time_mix_w1.weight",    "time_mix_w2.weight",       "time_mix_v0.weight",
-      "time_mix_v1.weight",    "time_mix_v2.weight",       "time_mix_a0.weight",
-      "time_mix_a1.weight",    "time_mix_a2.weight",       "time_mix_g1.weight",
-      "time_mix_g2.weight",    "time_mix_decay_w1.weight", "time_mix_decay_w2.weight",
-      "time_mix_lerp_fused.weight", "attn_rel_b.weight",
+      "_norm.weight",
+      "ffn_gate_inp.weight",
+      "altup",
+      "laurel",
+      "per_layer_model_proj",
+      "ssm_conv1d.weight",
+      "shortconv.conv.weight",
+      "time_mix_first.weight",
+      "time_mix_w0.weight",
+      "time_mix_w1.weight",
+      "time_mix_w2.weight",
+      "time_mix_v0.weight",
+      "time_mix_v1.weight",
+      "time_mix_v2.weight",
+      "time_mix_a0.weight",
+      "time_mix_a1.weight",
+      "time_mix_a2.weight",
+      "time_mix_g1.weight",
+      "time_mix_g2.weight",
+      "time_mix_decay_w1.weight",
+      "time_mix_decay_w2.weight",
+      "time_mix_lerp_fused.weight",
+      "attn_rel_b.weight",
   };
   for (std::string_view keep : kKeep) {
     if (contains(name, keep)) return false;
@@ -265,8 +281,7 @@ TensorType TypeSelector::ffn_down_rule(std::string_view name, TensorType type) {
     case F::kQ3_K_M:
       if (i < n / 16) return T::kQ5_K;
       return !falcon || use_more_bits(i, n) ? T::kQ4_K : T::kQ3_K;
-    case F::kIQ3_M:
-      return i < n / 8 || (facts_.n_expert == 8 && use_more_bits(i, n)) ? T::kQ4_K : type;
+    case F::kIQ3_M: return i < n / 8 || (facts_.n_expert == 8 && use_more_bits(i, n)) ? T::kQ4_K : type;
     case F::kQ3_K_L: return falcon ? T::kQ4_K : T::kQ5_K;
     case F::kQ4_K_M:
       if (falcon) return i < n / 16 ? T::kQ6_K : use_more_bits(i, n) ? T::kQ5_K : T::kQ4_K;

@@ -10,7 +10,8 @@ cd "$(dirname "$0")"
 
 DEBIAN_PACKAGES=(
   g++ cmake ninja-build pkg-config git
-  libfmt-dev nlohmann-json3-dev libgtest-dev
+  libfmt-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
+  libpcre2-dev libutf8proc-dev        # tokenizer: pre-tokenizer regexes (PCRE2 JIT), Unicode data
   clang libclang-rt-14-dev            # libFuzzer + sanitizers for the fuzz target
   python3 python3-venv python3-pip
 )

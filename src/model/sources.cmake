@@ -3,3 +3,9 @@ target_sources(tessera_core PRIVATE
   src/model/model_quantizer.cpp
   src/model/quant_presets.cpp
 )
+target_sources(tessera_core PRIVATE
+  src/model/arch.cpp
+  src/model/forward.cpp
+  src/model/hparams.cpp
+  src/model/weights.cpp
+)

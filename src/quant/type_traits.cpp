@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "quant/blocks.h"
+#include "quant/quant_impl.h"
 #include "tessera/check.h"
 
 namespace tessera::quant {
@@ -11,51 +12,58 @@ namespace {
 
 using T = TensorType;
 
+// The dequantize and quantize columns: QQ(x) = both (x's functions in quant_impl.h), DQ(x) = only
+// dequantize (no quantizer for the type).
+#define QQ(x) dequantize_##x, quantize_##x
+#define DQ(x) dequantize_##x, nullptr
+
 // Block byte counts follow the ggml block structs; the comments give their fields.
 constexpr TypeTraits kTable[] = {
-    {T::kF32, "f32", 1, 4, false, false, T::kF32},
-    {T::kF16, "f16", 1, 2, false, false, T::kF16},
-    {T::kQ4_0, "q4_0", 32, 2 + 16, true, false, T::kQ8_0},      // d, qs[16]
-    {T::kQ4_1, "q4_1", 32, 2 + 2 + 16, true, false, T::kQ8_1},  // d, m, qs[16]
+    {T::kF32, "f32", 1, 4, false, false, T::kF32, QQ(f32)},
+    {T::kF16, "f16", 1, 2, false, false, T::kF16, QQ(f16)},
+    {T::kQ4_0, "q4_0", 32, 2 + 16, true, false, T::kQ8_0, QQ(q4_0)},      // d, qs[16]
+    {T::kQ4_1, "q4_1", 32, 2 + 2 + 16, true, false, T::kQ8_1, QQ(q4_1)},  // d, m, qs[16]
     {T::kQ4_2Removed, "q4_2", 16, 2 + 8, true, true, T::kF32},
     {T::kQ4_3Removed, "q4_3", 16, 2 + 2 + 8, true, true, T::kF32},
-    {T::kQ5_0, "q5_0", 32, 2 + 4 + 16, true, false, T::kQ8_0},                // d, qh[4], qs[16]
-    {T::kQ5_1, "q5_1", 32, 2 + 2 + 4 + 16, true, false, T::kQ8_1},            // d, m, qh[4], qs[16]
-    {T::kQ8_0, "q8_0", 32, 2 + 32, true, false, T::kQ8_0},                    // d, qs[32]
-    {T::kQ8_1, "q8_1", 32, 2 + 2 + 32, true, false, T::kQ8_1},                // d, s, qs[32]
-    {T::kQ2_K, "q2_K", kQK_K, 16 + 64 + 2 + 2, true, false, T::kQ8_K},        // scales, qs, d, dmin
-    {T::kQ3_K, "q3_K", kQK_K, 32 + 64 + 12 + 2, true, false, T::kQ8_K},       // hmask, qs, scales, d
-    {T::kQ4_K, "q4_K", kQK_K, 2 + 2 + 12 + 128, true, false, T::kQ8_K},       // d, dmin, scales, qs
-    {T::kQ5_K, "q5_K", kQK_K, 2 + 2 + 12 + 32 + 128, true, false, T::kQ8_K},  // d, dmin, scales, qh, qs
-    {T::kQ6_K, "q6_K", kQK_K, 128 + 64 + 16 + 2, true, false, T::kQ8_K},      // ql, qh, scales, d
-    {T::kQ8_K, "q8_K", kQK_K, 4 + 256 + 32, true, false, T::kQ8_K},           // d (f32), qs, bsums[16]
-    {T::kIQ2_XXS, "iq2_xxs", kQK_K, 2 + 64, true, false, T::kQ8_K},           // d, qs[32] (u16)
-    {T::kIQ2_XS, "iq2_xs", kQK_K, 2 + 64 + 8, true, false, T::kQ8_K},         // d, qs[32] (u16), scales
-    {T::kIQ3_XXS, "iq3_xxs", kQK_K, 2 + 96, true, false, T::kQ8_K},           // d, qs[96]
-    {T::kIQ1_S, "iq1_s", kQK_K, 2 + 32 + 16, true, false, T::kQ8_K},          // d, qs, qh[8] (u16)
-    {T::kIQ4_NL, "iq4_nl", 32, 2 + 16, true, false, T::kQ8_0},                // d, qs[16]
-    {T::kIQ3_S, "iq3_s", kQK_K, 2 + 64 + 8 + 32 + 4, true, false, T::kQ8_K},  // d, qs, qh, signs, scales
-    {T::kIQ2_S, "iq2_s", kQK_K, 2 + 64 + 8 + 8, true, false, T::kQ8_K},       // d, qs, qh, scales
-    {T::kIQ4_XS, "iq4_xs", kQK_K, 2 + 2 + 4 + 128, true, false, T::kQ8_K},    // d, scales_h, scales_l, qs
+    {T::kQ5_0, "q5_0", 32, 2 + 4 + 16, true, false, T::kQ8_0, QQ(q5_0)},                 // d, qh[4], qs[16]
+    {T::kQ5_1, "q5_1", 32, 2 + 2 + 4 + 16, true, false, T::kQ8_1, QQ(q5_1)},             // d, m, qh[4], qs[16]
+    {T::kQ8_0, "q8_0", 32, 2 + 32, true, false, T::kQ8_0, QQ(q8_0)},                     // d, qs[32]
+    {T::kQ8_1, "q8_1", 32, 2 + 2 + 32, true, false, T::kQ8_1, QQ(q8_1)},                 // d, s, qs[32]
+    {T::kQ2_K, "q2_K", kQK_K, 16 + 64 + 2 + 2, true, false, T::kQ8_K, QQ(q2_k)},         // scales, qs, d, dmin
+    {T::kQ3_K, "q3_K", kQK_K, 32 + 64 + 12 + 2, true, false, T::kQ8_K, QQ(q3_k)},        // hmask, qs, scales, d
+    {T::kQ4_K, "q4_K", kQK_K, 2 + 2 + 12 + 128, true, false, T::kQ8_K, QQ(q4_k)},        // d, dmin, scales, qs
+    {T::kQ5_K, "q5_K", kQK_K, 2 + 2 + 12 + 32 + 128, true, false, T::kQ8_K, QQ(q5_k)},   // d, dmin, scales, qh, qs
+    {T::kQ6_K, "q6_K", kQK_K, 128 + 64 + 16 + 2, true, false, T::kQ8_K, QQ(q6_k)},       // ql, qh, scales, d
+    {T::kQ8_K, "q8_K", kQK_K, 4 + 256 + 32, true, false, T::kQ8_K, QQ(q8_k)},            // d (f32), qs, bsums[16]
+    {T::kIQ2_XXS, "iq2_xxs", kQK_K, 2 + 64, true, false, T::kQ8_K, DQ(iq2_xxs)},         // d, qs[32] (u16)
+    {T::kIQ2_XS, "iq2_xs", kQK_K, 2 + 64 + 8, true, false, T::kQ8_K, DQ(iq2_xs)},        // d, qs[32] (u16), scales
+    {T::kIQ3_XXS, "iq3_xxs", kQK_K, 2 + 96, true, false, T::kQ8_K, DQ(iq3_xxs)},         // d, qs[96]
+    {T::kIQ1_S, "iq1_s", kQK_K, 2 + 32 + 16, true, false, T::kQ8_K, DQ(iq1_s)},          // d, qs, qh[8] (u16)
+    {T::kIQ4_NL, "iq4_nl", 32, 2 + 16, true, false, T::kQ8_0, QQ(iq4_nl)},               // d, qs[16]
+    {T::kIQ3_S, "iq3_s", kQK_K, 2 + 64 + 8 + 32 + 4, true, false, T::kQ8_K, DQ(iq3_s)},  // d, qs, qh, signs, scales
+    {T::kIQ2_S, "iq2_s", kQK_K, 2 + 64 + 8 + 8, true, false, T::kQ8_K, DQ(iq2_s)},       // d, qs, qh, scales
+    {T::kIQ4_XS, "iq4_xs", kQK_K, 2 + 2 + 4 + 128, true, false, T::kQ8_K, QQ(iq4_xs)},   // d, scales_h, scales_l, qs
     {T::kI8, "i8", 1, 1, false, false, T::kI8},
     {T::kI16, "i16", 1, 2, false, false, T::kI16},
     {T::kI32, "i32", 1, 4, false, false, T::kI32},
     {T::kI64, "i64", 1, 8, false, false, T::kI64},
     {T::kF64, "f64", 1, 8, false, false, T::kF64},
-    {T::kIQ1_M, "iq1_m", kQK_K, 32 + 16 + 8, true, false, T::kQ8_K},  // qs, qh, scales (holds d)
-    {T::kBF16, "bf16", 1, 2, false, false, T::kBF16},
+    {T::kIQ1_M, "iq1_m", kQK_K, 32 + 16 + 8, true, false, T::kQ8_K, DQ(iq1_m)},  // qs, qh, scales (holds d)
+    {T::kBF16, "bf16", 1, 2, false, false, T::kBF16, QQ(bf16)},
     {T::kQ4_0_4_4Removed, "q4_0_4_4", 32, 18, true, true, T::kF32},
     {T::kQ4_0_4_8Removed, "q4_0_4_8", 32, 18, true, true, T::kF32},
     {T::kQ4_0_8_8Removed, "q4_0_8_8", 32, 18, true, true, T::kF32},
-    {T::kTQ1_0, "tq1_0", kQK_K, 48 + 4 + 2, true, false, T::kQ8_K},  // qs (base-3 packed), qh, d
-    {T::kTQ2_0, "tq2_0", kQK_K, 64 + 2, true, false, T::kQ8_K},      // qs (2-bit), d
+    {T::kTQ1_0, "tq1_0", kQK_K, 48 + 4 + 2, true, false, T::kQ8_K, QQ(tq1_0)},  // qs (base-3 packed), qh, d
+    {T::kTQ2_0, "tq2_0", kQK_K, 64 + 2, true, false, T::kQ8_K, QQ(tq2_0)},      // qs (2-bit), d
     {T::kIQ4_NL_4_4Removed, "iq4_nl_4_4", 32, 18, true, true, T::kF32},
     {T::kIQ4_NL_4_8Removed, "iq4_nl_4_8", 32, 18, true, true, T::kF32},
     {T::kIQ4_NL_8_8Removed, "iq4_nl_8_8", 32, 18, true, true, T::kF32},
-    {T::kMXFP4, "mxfp4", 32, 1 + 16, true, false, T::kQ8_0},  // e (E8M0 scale), qs[16]
-    {T::kNVFP4, "nvfp4", 64, 4 + 32, true, false, T::kQ8_0},  // 4 x E4M3 scales, qs[32]
-    {T::kQ1_0, "q1_0", 128, 2 + 16, true, false, T::kQ8_0},   // d, qs[16] (sign bits)
+    {T::kMXFP4, "mxfp4", 32, 1 + 16, true, false, T::kQ8_0, QQ(mxfp4)},  // e (E8M0 scale), qs[16]
+    {T::kNVFP4, "nvfp4", 64, 4 + 32, true, false, T::kQ8_0},             // 4 x E4M3 scales, qs[32]
+    {T::kQ1_0, "q1_0", 128, 2 + 16, true, false, T::kQ8_0},              // d, qs[16] (sign bits)
 };
+#undef QQ
+#undef DQ
 constexpr size_t kTableSize = sizeof(kTable) / sizeof(kTable[0]);
 static_assert(kTableSize == static_cast<size_t>(T::kCount), "one row per type id");
 

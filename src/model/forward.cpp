@@ -1,0 +1,399 @@
+#include "model/forward.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "quant/dispatch.h"
+
+namespace tessera::model {
+
+using R = TensorRole;
+
+// Activations of the current micro-batch; n = batch size. Reused across decode() calls.
+struct ForwardPass::Scratch {
+  std::vector<float> x;       // [n, n_embd] the residual stream
+  std::vector<float> cur;     // [n, n_embd] normed input of a block
+  std::vector<float> proj;    // [n, n_embd] a block's output
+  std::vector<float> q;       // [n, n_head * head_dim_k]
+  std::vector<float> k;       // [n, n_head_kv * head_dim_k]
+  std::vector<float> v;       // [n, n_head_kv * head_dim_v]
+  std::vector<float> qkv;     // [n, q + k + v] fused projection (phi3)
+  std::vector<float> attn;    // [n, n_head * head_dim_v]
+  std::vector<float> gate;    // [n, n_ff] (or [n, 2 n_ff] when fused with up)
+  std::vector<float> up;      // [n, n_ff]
+  std::vector<uint8_t> acts;  // [n, row_bytes(vec_dot_type, k)] converted activations
+  // RoPE angles per token for global and sliding-window layers: [n, n_rot / 2] each.
+  std::vector<float> cos_g, sin_g, cos_l, sin_l;
+  // Per sequence: its cells and their positions, refreshed after allocation.
+  std::vector<std::vector<int32_t>> seq_cells, seq_pos;
+  // Per thread: attention scores and one decoded key and value row.
+  std::vector<std::vector<float>> thread_scores;  // [n_threads][attention_scratch_size(n_ctx)]
+};
+
+namespace {
+
+const float* f32_data(const gguf::TensorInfo* t) {
+  return t ? reinterpret_cast<const float*>(t->data) : nullptr;
+}
+
+ops::RopeConfig rope_config(const Hparams& hp, const RopeParams& rp, const gguf::TensorInfo* freq_factors) {
+  ops::RopeConfig c;
+  c.mode = hp.arch->rope == RopeStyle::kNeox ? ops::RopeMode::kNeox : ops::RopeMode::kNormal;
+  c.n_rot = rp.n_rot;
+  c.freq_base = rp.freq_base;
+  c.freq_scale = rp.freq_scale;
+  if (rp.scaling == RopeScaling::kYarn) {
+    c.ext_factor = rp.ext_factor;
+    c.attn_factor = rp.attn_factor;
+    c.beta_fast = rp.beta_fast;
+    c.beta_slow = rp.beta_slow;
+    c.n_ctx_orig = rp.n_ctx_orig;
+  }
+  c.freq_factors = f32_data(freq_factors);
+  return c;
+}
+
+}  // namespace
+
+ForwardPass::ForwardPass(std::shared_ptr<const Model> model, const ForwardParams& params)
+    : model_(std::move(model)),
+      kv_(model_->hparams().n_layer, params.n_ctx > 0 ? params.n_ctx : model_->hparams().n_ctx_train,
+          model_->hparams().n_embd_k_gqa(), model_->hparams().n_embd_v_gqa(), params.kv_type),
+      pool_(params.n_threads),
+      n_ubatch_(params.n_ubatch),
+      s_(std::make_unique<Scratch>()) {
+  s_->seq_cells.resize(runtime::KvCache::kMaxSeqs);
+  s_->seq_pos.resize(runtime::KvCache::kMaxSeqs);
+  ops::AttentionParams shape;
+  shape.head_dim_k = model_->hparams().head_dim_k;
+  shape.head_dim_v = model_->hparams().head_dim_v;
+  s_->thread_scores.assign(static_cast<size_t>(params.n_threads),
+                           std::vector<float>(static_cast<size_t>(ops::attention_scratch_size(shape, kv_.n_ctx()))));
+}
+
+ForwardPass::~ForwardPass() = default;
+
+Result<std::unique_ptr<ForwardPass>> ForwardPass::create(std::shared_ptr<const Model> model,
+                                                         const ForwardParams& params) {
+  if (model == nullptr) return Status::error("no model");
+  if (params.n_threads < 1 || params.n_threads > 1024) {
+    return Status::error(fmt::format("thread count {} must be in [1, 1024]", params.n_threads));
+  }
+  if (params.n_ctx < 0) return Status::error(fmt::format("context size {} must be >= 0", params.n_ctx));
+  if (params.n_ubatch < 1) return Status::error(fmt::format("micro-batch size {} must be >= 1", params.n_ubatch));
+  const Hparams& hp = model->hparams();
+  const quant::TypeTraits& kv = quant::type_traits(ops::kv_tensor_type(params.kv_type));
+  if (hp.head_dim_k % kv.block_size != 0 || hp.head_dim_v % kv.block_size != 0) {
+    return Status::error(fmt::format("KV cache type {} needs head dimensions divisible by {} (model has {} and {})",
+                                     kv.name, kv.block_size, hp.head_dim_k, hp.head_dim_v));
+  }
+  return std::unique_ptr<ForwardPass>(new ForwardPass(std::move(model), params));
+}
+
+void ForwardPass::linear(const gguf::TensorInfo& w, const float* in, int64_t n, float* out) {
+  const quant::KernelTable& table = quant::kernels();
+  const int64_t k = static_cast<int64_t>(w.shape[0]);
+  const int64_t rows = static_cast<int64_t>(w.shape[1]);
+  const quant::TensorType act_type = quant::type_traits(w.type).vec_dot_type;
+  const uint64_t act_row = *quant::row_bytes(act_type, static_cast<uint64_t>(k));
+  s_->acts.resize(static_cast<size_t>(n) * act_row);
+  uint8_t* acts = s_->acts.data();
+  pool_.run([&](int ith, int nth) {
+    int64_t t0, t1;
+    runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
+    if (t1 > t0) quant::quantize_activations(table, w.type, in + t0 * k, k, t1 - t0, acts + t0 * act_row);
+  });
+  const quant::MatmulArgs args{w.type, w.data, k, acts, n, out, rows};
+  pool_.run([&](int ith, int nth) {
+    int64_t r0, r1;
+    runtime::ThreadPool::split_range(rows, ith, nth, r0, r1);
+    if (r1 > r0) quant::matmul(table, args, r0, r1);
+  });
+}
+
+void ForwardPass::add_bias(const gguf::TensorInfo* b, int64_t n, float* rows) {
+  if (b == nullptr) return;
+  const int64_t m = static_cast<int64_t>(b->shape[0]);
+  const float* bias = f32_data(b);
+  for (int64_t t = 0; t < n; ++t) {
+    for (int64_t i = 0; i < m; ++i) rows[t * m + i] += bias[i];
+  }
+}
+
+void ForwardPass::norm_rows(const gguf::TensorInfo* w, const gguf::TensorInfo* b, const float* in, int64_t n,
+                            float* out) {
+  const Hparams& hp = model_->hparams();
+  const int64_t e = hp.n_embd;
+  pool_.run([&](int ith, int nth) {
+    int64_t t0, t1;
+    runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
+    for (int64_t t = t0; t < t1; ++t) {
+      if (hp.arch->norm == NormType::kRms) {
+        ops::rmsnorm(in + t * e, f32_data(w), hp.norm_eps, e, out + t * e);
+      } else {
+        ops::layernorm(in + t * e, f32_data(w), f32_data(b), hp.norm_eps, e, out + t * e);
+      }
+    }
+  });
+}
+
+void ForwardPass::embed(const runtime::Batch& batch) {
+  const Hparams& hp = model_->hparams();
+  const int64_t n = batch.size();
+  const int64_t e = hp.n_embd;
+  s_->x.resize(static_cast<size_t>(n * e));
+  if (batch.tokens.empty()) {
+    std::copy(batch.embd.begin(), batch.embd.end(), s_->x.begin());  // raw embeddings: no scaling
+    return;
+  }
+  const gguf::TensorInfo& table = *model_->weights().global.get(R::kTokenEmbd);
+  const quant::TypeTraits& traits = quant::type_traits(table.type);
+  const uint64_t row = *quant::row_bytes(table.type, static_cast<uint64_t>(e));
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t id = batch.tokens[static_cast<size_t>(t)];
+    float* dst = s_->x.data() + t * e;
+    traits.dequantize(table.data + static_cast<uint64_t>(id) * row, dst, e);
+    for (int64_t i = 0; i < e; ++i) dst[i] *= hp.embed_scale;
+  }
+}
+
+void ForwardPass::project_qkv(int64_t il, int64_t n) {
+  const Hparams& hp = model_->hparams();
+  const TensorSet& L = model_->weights().layers[static_cast<size_t>(il)];
+  const int64_t nq = hp.n_embd_q(), nk = hp.n_embd_k_gqa(), nv = hp.n_embd_v_gqa();
+  s_->q.resize(static_cast<size_t>(n * nq));
+  s_->k.resize(static_cast<size_t>(n * nk));
+  s_->v.resize(static_cast<size_t>(n * nv));
+  if (hp.arch->fused_qkv) {
+    const int64_t total = nq + nk + nv;
+    s_->qkv.resize(static_cast<size_t>(n * total));
+    linear(*L.get(R::kAttnQkv), s_->cur.data(), n, s_->qkv.data());
+    add_bias(L.get(R::kAttnQkvB), n, s_->qkv.data());
+    for (int64_t t = 0; t < n; ++t) {  // rows are [q | k | v]
+      const float* row = s_->qkv.data() + t * total;
+      std::copy(row, row + nq, s_->q.data() + t * nq);
+      std::copy(row + nq, row + nq + nk, s_->k.data() + t * nk);
+      std::copy(row + nq + nk, row + total, s_->v.data() + t * nv);
+    }
+    return;
+  }
+  linear(*L.get(R::kAttnQ), s_->cur.data(), n, s_->q.data());
+  linear(*L.get(R::kAttnK), s_->cur.data(), n, s_->k.data());
+  linear(*L.get(R::kAttnV), s_->cur.data(), n, s_->v.data());
+  add_bias(L.get(R::kAttnQB), n, s_->q.data());
+  add_bias(L.get(R::kAttnKB), n, s_->k.data());
+  add_bias(L.get(R::kAttnVB), n, s_->v.data());
+}
+
+void ForwardPass::attention_block(int64_t il, const runtime::Batch& batch, const std::vector<int32_t>& slots) {
+  const Hparams& hp = model_->hparams();
+  const TensorSet& L = model_->weights().layers[static_cast<size_t>(il)];
+  const int64_t n = batch.size();
+  const int64_t dk = hp.head_dim_k;
+  norm_rows(L.get(R::kAttnNorm), L.get(R::kAttnNormB), s_->x.data(), n, s_->cur.data());
+  project_qkv(il, n);
+
+  const bool swa = hp.is_swa(il);
+  const ops::RopeConfig rope = rope_config(hp, hp.rope_for(il), model_->weights().global.get(R::kRopeFreqs));
+  const int64_t half = rope.n_rot / 2;
+  const quant::TypeTraits& kv_traits = quant::type_traits(ops::kv_tensor_type(kv_.type()));
+  // Per token: QK-norm (one weight shared by all heads), RoPE, then the keys and values into the
+  // token's cache cell (cells are distinct, so threads split the tokens).
+  pool_.run([&](int ith, int nth) {
+    int64_t t0, t1;
+    runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
+    for (int64_t t = t0; t < t1; ++t) {
+      float* q = s_->q.data() + t * hp.n_embd_q();
+      float* k = s_->k.data() + t * hp.n_embd_k_gqa();
+      if (L.has(R::kAttnQNorm)) {
+        for (int64_t h = 0; h < hp.n_head; ++h)
+          ops::rmsnorm(q + h * dk, f32_data(L.get(R::kAttnQNorm)), hp.norm_eps, dk, q + h * dk);
+        for (int64_t h = 0; h < hp.n_head_kv; ++h)
+          ops::rmsnorm(k + h * dk, f32_data(L.get(R::kAttnKNorm)), hp.norm_eps, dk, k + h * dk);
+      }
+      const float* c = (swa ? s_->cos_l : s_->cos_g).data() + t * half;
+      const float* si = (swa ? s_->sin_l : s_->sin_g).data() + t * half;
+      ops::rope_apply(rope, c, si, q, hp.n_head, dk);
+      ops::rope_apply(rope, c, si, k, hp.n_head_kv, dk);
+
+      const int32_t cell = slots[static_cast<size_t>(t)];
+      const float* v = s_->v.data() + t * hp.n_embd_v_gqa();
+      // f32 copies, f16 rounds, q8_0 / q4_0 quantize each block (ggml's reference rounding).
+      kv_traits.quantize(k, kv_.k_row(il, cell), hp.n_embd_k_gqa(), nullptr);
+      kv_traits.quantize(v, kv_.v_row(il, cell), hp.n_embd_v_gqa(), nullptr);
+    }
+  });
+  // Attend after every token of the batch is stored: each sees its own earlier tokens.
+  attend(il, batch);
+
+  s_->proj.resize(static_cast<size_t>(n * hp.n_embd));
+  linear(*L.get(R::kAttnOut), s_->attn.data(), n, s_->proj.data());
+  add_bias(L.get(R::kAttnOutB), n, s_->proj.data());
+  if (L.has(R::kAttnPostNorm)) norm_rows(L.get(R::kAttnPostNorm), nullptr, s_->proj.data(), n, s_->proj.data());
+  for (size_t i = 0; i < s_->proj.size(); ++i) s_->x[i] += s_->proj[i];
+}
+
+void ForwardPass::attend(int64_t il, const runtime::Batch& batch) {
+  const Hparams& hp = model_->hparams();
+  const int64_t n = batch.size();
+  s_->attn.resize(static_cast<size_t>(n * hp.n_head * hp.head_dim_v));
+  ops::AttentionParams p;
+  p.n_head = hp.n_head;
+  p.n_head_kv = hp.n_head_kv;
+  p.head_dim_k = hp.head_dim_k;
+  p.head_dim_v = hp.head_dim_v;
+  p.scale = hp.attn_scale;
+  p.softcap = hp.attn_softcap;
+  p.n_swa = hp.is_swa(il) ? hp.n_swa : 0;
+  const int64_t n_items = n * hp.n_head;  // (token, head) pairs, split across threads
+  pool_.run([&](int ith, int nth) {
+    int64_t i0, i1;
+    runtime::ThreadPool::split_range(n_items, ith, nth, i0, i1);
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t t = i / hp.n_head;
+      const int64_t h = i % hp.n_head;
+      const int32_t seq = batch.seq_id[static_cast<size_t>(t)];
+      ops::KvView kv;
+      kv.type = kv_.type();
+      kv.k = kv_.k_layer(il);
+      kv.v = kv_.v_layer(il);
+      kv.k_row_bytes = kv_.k_row_bytes();
+      kv.v_row_bytes = kv_.v_row_bytes();
+      kv.cells = s_->seq_cells[static_cast<size_t>(seq)];
+      kv.positions = s_->seq_pos[static_cast<size_t>(seq)];
+      ops::attention(p, s_->q.data() + t * hp.n_embd_q(), batch.pos[static_cast<size_t>(t)], kv, h, h + 1,
+                     s_->thread_scores[static_cast<size_t>(ith)].data(),
+                     s_->attn.data() + t * hp.n_head * hp.head_dim_v);
+    }
+  });
+}
+
+void ForwardPass::ffn_block(int64_t il, int64_t n) {
+  const Hparams& hp = model_->hparams();
+  const TensorSet& L = model_->weights().layers[static_cast<size_t>(il)];
+  const int64_t ff = hp.n_ff;
+  norm_rows(L.get(R::kFfnNorm), L.get(R::kFfnNormB), s_->x.data(), n, s_->cur.data());
+  s_->up.resize(static_cast<size_t>(n * ff));
+  if (hp.arch->fused_gate_up) {
+    // ffn_up rows are [gate | up]: one matmul, then split.
+    s_->gate.resize(static_cast<size_t>(n * 2 * ff));
+    linear(*L.get(R::kFfnUp), s_->cur.data(), n, s_->gate.data());
+    for (int64_t t = 0; t < n; ++t) {
+      std::copy_n(s_->gate.data() + t * 2 * ff + ff, ff, s_->up.data() + t * ff);
+      // Compacts the gate halves in place: destination [t ff, (t+1) ff) lies below every source
+      // still to be read (>= 2t ff), and for t = 0 the half is already in place.
+      if (t > 0) std::copy_n(s_->gate.data() + t * 2 * ff, ff, s_->gate.data() + t * ff);
+    }
+  } else {
+    s_->gate.resize(static_cast<size_t>(n * ff));
+    linear(*L.get(R::kFfnGate), s_->cur.data(), n, s_->gate.data());
+    linear(*L.get(R::kFfnUp), s_->cur.data(), n, s_->up.data());
+  }
+  if (hp.arch->ffn == FfnType::kGeglu) {
+    ops::geglu(s_->gate.data(), s_->up.data(), n * ff, s_->gate.data());
+  } else {
+    ops::swiglu(s_->gate.data(), s_->up.data(), n * ff, s_->gate.data());
+  }
+  s_->proj.resize(static_cast<size_t>(n * hp.n_embd));
+  linear(*L.get(R::kFfnDown), s_->gate.data(), n, s_->proj.data());
+  if (L.has(R::kFfnPostNorm)) norm_rows(L.get(R::kFfnPostNorm), nullptr, s_->proj.data(), n, s_->proj.data());
+  for (size_t i = 0; i < s_->proj.size(); ++i) s_->x[i] += s_->proj[i];
+}
+
+void ForwardPass::compute_logits(const runtime::Batch& batch, std::vector<float>& logits) {
+  const Hparams& hp = model_->hparams();
+  const int64_t e = hp.n_embd;
+  // Only the rows whose logits are wanted go through the (large) output matrix.
+  int64_t n_out = 0;
+  for (int64_t t = 0; t < batch.size(); ++t) {
+    if (batch.output[static_cast<size_t>(t)] == 0) continue;
+    std::copy_n(s_->x.data() + t * e, e, s_->x.data() + n_out * e);  // n_out <= t: safe in place
+    ++n_out;
+  }
+  logits.assign(static_cast<size_t>(n_out * hp.n_vocab), 0.0f);
+  if (n_out == 0) return;
+  const TensorSet& G = model_->weights().global;
+  norm_rows(G.get(R::kOutputNorm), G.get(R::kOutputNormB), s_->x.data(), n_out, s_->cur.data());
+  linear(*model_->weights().output, s_->cur.data(), n_out, logits.data());
+  if (hp.final_softcap > 0) ops::softcap(logits.data(), static_cast<int64_t>(logits.size()), hp.final_softcap);
+}
+
+Status ForwardPass::decode(const runtime::Batch& batch, std::vector<float>& logits) {
+  const Hparams& hp = model_->hparams();
+  const int64_t n = batch.size();
+  if (n == 0) return Status::error("empty batch");
+  const bool by_token = !batch.tokens.empty();
+  if ((by_token ? static_cast<int64_t>(batch.tokens.size()) : static_cast<int64_t>(batch.embd.size()) / hp.n_embd) !=
+          n ||
+      (!by_token && static_cast<int64_t>(batch.embd.size()) != n * hp.n_embd) ||
+      static_cast<int64_t>(batch.seq_id.size()) != n || static_cast<int64_t>(batch.output.size()) != n) {
+    return Status::error("batch fields disagree in length (tokens or embd, pos, seq_id, output)");
+  }
+  if (by_token && !batch.embd.empty()) return Status::error("a batch holds tokens or embeddings, not both");
+  for (int64_t t = 0; by_token && t < n; ++t) {
+    const int32_t id = batch.tokens[static_cast<size_t>(t)];
+    if (id < 0 || id >= hp.n_vocab) {
+      return Status::error(
+          fmt::format("batch entry {}: token id {} is outside the vocabulary [0, {})", t, id, hp.n_vocab));
+    }
+  }
+  // Checked for the whole batch up front, so no micro-batch can fail half-way.
+  if (Status st = kv_.can_allocate(batch); !st.ok()) return st;
+  logits.clear();
+  std::vector<float> part;
+  for (int64_t i0 = 0; i0 < n; i0 += n_ubatch_) {
+    const int64_t i1 = std::min(n, i0 + n_ubatch_);
+    if (i0 == 0 && i1 == n) {
+      decode_ubatch(batch, logits);
+      break;
+    }
+    runtime::Batch ub;
+    auto take = [&](const auto& v, int64_t width) {
+      using V = std::decay_t<decltype(v)>;
+      return v.empty() ? V() : V(v.begin() + i0 * width, v.begin() + i1 * width);
+    };
+    ub.tokens = take(batch.tokens, 1);
+    ub.embd = take(batch.embd, hp.n_embd);
+    ub.pos = take(batch.pos, 1);
+    ub.seq_id = take(batch.seq_id, 1);
+    ub.output = take(batch.output, 1);
+    decode_ubatch(ub, part);
+    logits.insert(logits.end(), part.begin(), part.end());
+  }
+  return Status();
+}
+
+void ForwardPass::decode_ubatch(const runtime::Batch& batch, std::vector<float>& logits) {
+  const Hparams& hp = model_->hparams();
+  const int64_t n = batch.size();
+  Result<std::vector<int32_t>> slots = kv_.allocate(batch);
+  TESSERA_CHECK(slots.ok(), "cells were checked by can_allocate");
+  embed(batch);
+  // RoPE angles depend only on the position: once per token for each layer kind.
+  const TensorSet& G = model_->weights().global;
+  const ops::RopeConfig rg = rope_config(hp, hp.rope, G.get(R::kRopeFreqs));
+  const ops::RopeConfig rl = rope_config(hp, hp.rope_swa, G.get(R::kRopeFreqs));
+  const int64_t half = hp.rope.n_rot / 2;
+  for (auto* buf : {&s_->cos_g, &s_->sin_g, &s_->cos_l, &s_->sin_l}) buf->resize(static_cast<size_t>(n * half));
+  for (int64_t t = 0; t < n; ++t) {
+    const int64_t pos = batch.pos[static_cast<size_t>(t)];
+    ops::rope_angles(rg, pos, s_->cos_g.data() + t * half, s_->sin_g.data() + t * half);
+    ops::rope_angles(rl, pos, s_->cos_l.data() + t * half, s_->sin_l.data() + t * half);
+  }
+  uint64_t seen = 0;  // each sequence's cell list once, however many entries it has
+  for (int32_t seq : batch.seq_id) {
+    if (seen >> seq & 1) continue;
+    seen |= uint64_t{1} << seq;
+    kv_.seq_cells(seq, s_->seq_cells[static_cast<size_t>(seq)], s_->seq_pos[static_cast<size_t>(seq)]);
+  }
+  s_->cur.resize(static_cast<size_t>(n * hp.n_embd));
+  for (int64_t il = 0; il < hp.n_layer; ++il) {
+    attention_block(il, batch, *slots);
+    ffn_block(il, n);
+  }
+  compute_logits(batch, logits);
+}
+
+}  // namespace tessera::model

@@ -1,0 +1,433 @@
+// The k-quants: super-blocks of 256 elements split into sub-blocks of 16 or 32, each with a small
+// integer scale (and min) multiplied by f16 super-block scales. Layout facts (ggml's, as gguf-py
+// decodes them):
+//  - Q2_K: 16 sub-blocks of 16; scales[i] = scale | min << 4; 2-bit quants, byte 32*h + j holds
+//          element 128*h + 32*s + j in bits 2s..2s+1.  y = d*sc*q - dmin*m.
+//  - Q3_K: 16 sub-blocks of 16; 6-bit signed scales (sc + 32) packed in 12 bytes (low nibbles in
+//          bytes 0..7, high 2-bit pairs in bytes 8..11); low 2 bits like Q2_K, third bit of element
+//          32*k + j in hmask[j] bit k.  y = d*(sc - 32)*(q - 4).
+//  - Q4_K/Q5_K: 8 sub-blocks of 32; 6-bit scales and mins packed in 12 bytes; byte 32*c + j holds
+//          element 64*c + j (low nibble) and 64*c + 32 + j (high); Q5_K's fifth bit of element
+//          32*k + j is qh[j] bit k.  y = d*sc*q - dmin*m.
+//  - Q6_K: 16 sub-blocks of 16 with int8 scales; ql byte 64*h + j holds element 128*h + j (low)
+//          and 128*h + 64 + j (high); qh byte 32*h + j holds bits 4..5 of element 128*h + 32*s + j
+//          in bits 2s..2s+1.  y = d*sc*(q - 32).
+//  - Q8_K: activation format, f32 d, int8 quants, bsums of each 16.
+// Quantization (ours, not ggml's algorithm): each sub-block gets the scale (and min) minimising the
+// weighted squared error over a fan of candidate roundings (scale_search.h); the integer sub-block
+// scales are then rounded against the super-block scale and each is re-tuned within +-2 steps,
+// re-rounding the quants, to the value with the least error after all rounding. Weights are the
+// importance (imatrix) values, or 1 (plain RMSE) without them.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <initializer_list>
+
+#include "quant/blocks.h"
+#include "quant/float16.h"
+#include "quant/quant_impl.h"
+#include "quant/scale_search.h"
+
+namespace tessera::quant {
+namespace {
+
+using detail::clamp_int;
+using detail::round_even;
+
+constexpr int kTune = 2;     // integer sub-block scale re-tuning radius after super-block rounding
+constexpr int kTuneMin = 2;  // the same for the mins (1 is ~35% faster, ~0.3% more RMSE)
+// Super-block scale candidates, as factors on "largest sub-block scale on the top integer".
+constexpr float kSuperScaleStretch[] = {1.0f, 0.96f, 1.04f};
+
+// An affine super-block (Q2_K, Q4_K, Q5_K): y = (d*sc[j]) * q - (dmin*mn[j]).
+struct AffineBlock {
+  float d = 0, dmin = 0;  // f16-representable
+  int sc[16] = {}, mn[16] = {};
+  int q[kQK_K] = {};  // [0, nmax]
+};
+
+// Levels for one sub-block at fixed (scale, min); returns the weighted error.
+// (Float accumulation: n <= 32 terms, and this is the hot loop of the k-quant searches.)
+double round_affine_sub(const float* x, const float* w, int n, int nmax, float s, float off, int* q) {
+  float err = 0;
+  const float inv = s > 0 ? 1.0f / s : 0.0f;
+  for (int i = 0; i < n; ++i) {
+    q[i] = clamp_int(round_even((x[i] + off) * inv), 0, nmax);
+    const float diff = s * static_cast<float>(q[i]) - off - x[i];
+    err += w[i] * diff * diff;
+  }
+  return err;
+}
+
+// Super-block scale for integer scales in [0, scale_max] covering `max_value`, f16-rounded.
+float super_scale(float max_value, int scale_max) {
+  return stored_scale(max_value / static_cast<float>(scale_max));
+}
+
+// Rounds the sub-block scales and mins against (d, dmin), re-tuning each pair within +-kTune and
+// re-rounding the quants; returns the block's total weighted error. (In these searches the first
+// candidate is always taken, so non-finite input still fills every field deterministically.)
+double round_affine_scales(const float* x, const float* w, const float* scale, const float* minv, int sub, int nmax,
+                           int scale_max, float d, float dmin, AffineBlock& b) {
+  b.d = d;
+  b.dmin = dmin;
+  double total = 0;
+  int q[32];
+  for (int j = 0; j < kQK_K / sub; ++j) {
+    const int sc0 = d > 0 ? clamp_int(round_even(scale[j] / d), 0, scale_max) : 0;
+    const int mn0 = dmin > 0 ? clamp_int(round_even(minv[j] / dmin), 0, scale_max) : 0;
+    double best = INFINITY;
+    for (int sc = std::max(0, sc0 - kTune); sc <= std::min(scale_max, sc0 + kTune); ++sc) {
+      for (int mn = std::max(0, mn0 - kTuneMin); mn <= std::min(scale_max, mn0 + kTuneMin); ++mn) {
+        const float s = d * static_cast<float>(sc), off = dmin * static_cast<float>(mn);
+        const double err = round_affine_sub(x + j * sub, w + j * sub, sub, nmax, s, off, q);
+        if (err < best || (sc == std::max(0, sc0 - kTune) && mn == std::max(0, mn0 - kTuneMin))) {
+          best = err;
+          b.sc[j] = sc;
+          b.mn[j] = mn;
+          std::copy(q, q + sub, b.q + j * sub);
+        }
+      }
+    }
+    total += best;
+  }
+  return total;
+}
+
+void quantize_affine_block(const float* x, const float* w, int sub, int nmax, int scale_max, AffineBlock& b) {
+  const int nsub = kQK_K / sub;
+  float scale[16], minv[16];
+  float max_scale = 0, max_min = 0;
+  for (int j = 0; j < nsub; ++j) {
+    const AffineFit fit = fit_affine(x + j * sub, w + j * sub, sub, nmax, true);
+    scale[j] = fit.scale;
+    minv[j] = -fit.offset;
+    max_scale = std::max(max_scale, scale[j]);
+    max_min = std::max(max_min, minv[j]);
+  }
+  // The super-block scales put the largest sub-block scale (min) on the top integer; slightly
+  // larger or smaller super-block scales round the other sub-blocks differently, so a few are tried.
+  AffineBlock candidate;
+  double best = INFINITY;
+  for (float stretch : kSuperScaleStretch) {
+    const float d = super_scale(max_scale * stretch, scale_max), dmin = super_scale(max_min * stretch, scale_max);
+    const double err = round_affine_scales(x, w, scale, minv, sub, nmax, scale_max, d, dmin, candidate);
+    if (err < best || stretch == kSuperScaleStretch[0]) best = err, b = candidate;
+  }
+}
+
+// A symmetric super-block (Q3_K, Q6_K): y = (d*sc[j]) * q, q in [lo, hi], sc in [scale_lo, scale_hi].
+struct SymmetricBlock {
+  float d = 0;
+  int sc[16] = {};
+  int q[kQK_K] = {};
+};
+
+double round_symmetric_sub(const float* x, const float* w, int n, int lo, int hi, float s, int* q) {
+  float err = 0;
+  const float inv = s != 0 ? 1.0f / s : 0.0f;
+  for (int i = 0; i < n; ++i) {
+    q[i] = clamp_int(round_even(x[i] * inv), lo, hi);
+    const float diff = s * static_cast<float>(q[i]) - x[i];
+    err += w[i] * diff * diff;
+  }
+  return err;
+}
+
+// Rounds the sub-block scales against super-block scale d, re-tuning each; returns total error.
+double round_symmetric_scales(const float* x, const float* w, const float* scale, int lo, int hi, int scale_lo,
+                              int scale_hi, float d, SymmetricBlock& b) {
+  double total = 0;
+  int q[16];
+  for (int j = 0; j < 16; ++j) {
+    const int sc0 = d != 0 ? clamp_int(round_even(scale[j] / d), scale_lo, scale_hi) : 0;
+    double best = INFINITY;
+    for (int sc = std::max(scale_lo, sc0 - kTune); sc <= std::min(scale_hi, sc0 + kTune); ++sc) {
+      const double err = round_symmetric_sub(x + 16 * j, w + 16 * j, 16, lo, hi, d * static_cast<float>(sc), q);
+      if (err < best || sc == std::max(scale_lo, sc0 - kTune)) {  // first always taken (NaN-safe)
+        best = err;
+        b.sc[j] = sc;
+        std::copy(q, q + 16, b.q + 16 * j);
+      }
+    }
+    total += best;
+  }
+  b.d = d;
+  return total;
+}
+
+void quantize_symmetric_block(const float* x, const float* w, int lo, int hi, int scale_lo, int scale_hi,
+                              SymmetricBlock& b) {
+  float scale[16];
+  float smax = 0;
+  for (int j = 0; j < 16; ++j) {
+    scale[j] = fit_symmetric(x + 16 * j, w + 16 * j, 16, lo, hi).scale;
+    if (std::fabs(scale[j]) > std::fabs(smax)) smax = scale[j];
+  }
+  // The largest sub-block scale goes to the negative or the positive end of the scale range.
+  SymmetricBlock candidate;
+  double best = INFINITY;
+  for (int end : {scale_lo, scale_hi}) {
+    for (float stretch : kSuperScaleStretch) {
+      const float d = stored_scale(smax * stretch / static_cast<float>(end));
+      const double err = round_symmetric_scales(x, w, scale, lo, hi, scale_lo, scale_hi, d, candidate);
+      if (err < best || (end == scale_lo && stretch == kSuperScaleStretch[0])) best = err, b = candidate;
+    }
+  }
+}
+
+// 6-bit scales and mins of Q4_K / Q5_K (8 of each) into 12 bytes, and back.
+void pack_k_scales(const int* sc, const int* mn, uint8_t* out) {
+  for (int j = 0; j < 4; ++j) {
+    out[j] = static_cast<uint8_t>((sc[j] & 63) | ((sc[j + 4] >> 4) << 6));
+    out[j + 4] = static_cast<uint8_t>((mn[j] & 63) | ((mn[j + 4] >> 4) << 6));
+    out[j + 8] = static_cast<uint8_t>((sc[j + 4] & 15) | ((mn[j + 4] & 15) << 4));
+  }
+}
+void unpack_k_scales(const uint8_t* in, int* sc, int* mn) {
+  for (int j = 0; j < 4; ++j) {
+    sc[j] = in[j] & 63;
+    mn[j] = in[j + 4] & 63;
+    sc[j + 4] = (in[j + 8] & 15) | ((in[j] >> 6) << 4);
+    mn[j + 4] = (in[j + 8] >> 4) | ((in[j + 4] >> 6) << 4);
+  }
+}
+
+// 16 6-bit values (already offset to [0, 63]) of Q3_K into 12 bytes, and back.
+void pack_q3_scales(const int* s6, uint8_t* out) {
+  std::memset(out, 0, 12);
+  for (int i = 0; i < 16; ++i) {
+    out[i % 8] |= static_cast<uint8_t>((s6[i] & 15) << (i < 8 ? 0 : 4));
+    out[8 + i % 4] |= static_cast<uint8_t>((s6[i] >> 4) << (2 * (i / 4)));
+  }
+}
+void unpack_q3_scales(const uint8_t* in, int* s6) {
+  for (int i = 0; i < 16; ++i) {
+    const int low = (in[i % 8] >> (i < 8 ? 0 : 4)) & 15;
+    s6[i] = low | (((in[8 + i % 4] >> (2 * (i / 4))) & 3) << 4);
+  }
+}
+
+// 2-bit fields: byte 32*h + j, bits 2s, element 128*h + 32*s + j (Q2_K quants, Q3_K low bits).
+void pack_2bit(const int* q, uint8_t* qs) {
+  for (int h = 0; h < 2; ++h) {
+    for (int j = 0; j < 32; ++j) {
+      int byte = 0;
+      for (int s = 0; s < 4; ++s) byte |= (q[128 * h + 32 * s + j] & 3) << (2 * s);
+      qs[32 * h + j] = static_cast<uint8_t>(byte);
+    }
+  }
+}
+
+// Nibbles of Q4_K / Q5_K: byte 32*c + j holds element 64*c + j (low) and 64*c + 32 + j (high).
+void pack_k_nibbles(const int* q, uint8_t* qs) {
+  for (int c = 0; c < 4; ++c) {
+    for (int j = 0; j < 32; ++j) {
+      qs[32 * c + j] = static_cast<uint8_t>((q[64 * c + j] & 15) | ((q[64 * c + 32 + j] & 15) << 4));
+    }
+  }
+}
+
+}  // namespace
+
+// ---- Q2_K ----
+void dequantize_q2_k(const void* blocks, float* out, int64_t n) {
+  const auto* b = static_cast<const BlockQ2_K*>(blocks);
+  for (int64_t i = 0; i < n / kQK_K; ++i, out += kQK_K) {
+    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+    for (int g = 0; g < 16; ++g) {  // sub-block g: elements 16g.., bits 2s of bytes 32h + j
+      const uint8_t sm = b[i].scales[g];
+      const float dl = d * static_cast<float>(sm & 15), ml = dmin * static_cast<float>(sm >> 4);
+      const int h = g / 8, shift = 2 * ((g % 8) / 2), j0 = 16 * (g % 2);
+      const uint8_t* qs = b[i].qs + 32 * h + j0;
+      for (int j = 0; j < 16; ++j) out[16 * g + j] = dl * static_cast<float>((qs[j] >> shift) & 3) - ml;
+    }
+  }
+}
+
+void quantize_q2_k(const float* in, void* blocks, int64_t n, const float* importance) {
+  auto* b = static_cast<BlockQ2_K*>(blocks);
+  float w[kQK_K];
+  AffineBlock ab;
+  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
+    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
+    quantize_affine_block(in, w, 16, 3, 15, ab);
+    b[i].d = f32_to_f16(ab.d);
+    b[i].dmin = f32_to_f16(ab.dmin);
+    for (int j = 0; j < 16; ++j) b[i].scales[j] = static_cast<uint8_t>(ab.sc[j] | (ab.mn[j] << 4));
+    pack_2bit(ab.q, b[i].qs);
+  }
+}
+
+// ---- Q3_K ----
+void dequantize_q3_k(const void* blocks, float* out, int64_t n) {
+  const auto* b = static_cast<const BlockQ3_K*>(blocks);
+  for (int64_t i = 0; i < n / kQK_K; ++i, out += kQK_K) {
+    const float d = f16_to_f32(b[i].d);
+    int s6[16];
+    unpack_q3_scales(b[i].scales, s6);
+    for (int g = 0; g < 16; ++g) {  // as Q2_K, plus hmask[j] bit (g / 2) for the third bit
+      const float dl = d * static_cast<float>(s6[g] - 32);
+      const int h = g / 8, shift = 2 * ((g % 8) / 2), j0 = 16 * (g % 2), bit = g / 2;
+      const uint8_t* qs = b[i].qs + 32 * h + j0;
+      const uint8_t* hm = b[i].hmask + j0;
+      for (int j = 0; j < 16; ++j) {
+        const int q = ((qs[j] >> shift) & 3) - (((hm[j] >> bit) & 1) ? 0 : 4);
+        out[16 * g + j] = dl * static_cast<float>(q);
+      }
+    }
+  }
+}
+
+void quantize_q3_k(const float* in, void* blocks, int64_t n, const float* importance) {
+  auto* b = static_cast<BlockQ3_K*>(blocks);
+  float w[kQK_K];
+  SymmetricBlock sb;
+  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
+    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
+    quantize_symmetric_block(in, w, -4, 3, -32, 31, sb);
+    b[i].d = f32_to_f16(sb.d);
+    int s6[16], stored[kQK_K];
+    for (int j = 0; j < 16; ++j) s6[j] = sb.sc[j] + 32;
+    pack_q3_scales(s6, b[i].scales);
+    for (int e = 0; e < kQK_K; ++e) stored[e] = sb.q[e] + 4;  // [0, 7]
+    pack_2bit(stored, b[i].qs);
+    std::memset(b[i].hmask, 0, sizeof(b[i].hmask));
+    for (int e = 0; e < kQK_K; ++e) b[i].hmask[e % 32] |= static_cast<uint8_t>((stored[e] >> 2) << (e / 32));
+  }
+}
+
+// ---- Q4_K / Q5_K ----
+void dequantize_q4_k(const void* blocks, float* out, int64_t n) {
+  const auto* b = static_cast<const BlockQ4_K*>(blocks);
+  for (int64_t i = 0; i < n / kQK_K; ++i, out += kQK_K) {
+    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+    int sc[8], mn[8];
+    unpack_k_scales(b[i].scales, sc, mn);
+    for (int g = 0; g < 8; ++g) {  // sub-block g: nibble g % 2 of bytes 32 * (g / 2) + j
+      const float dl = d * static_cast<float>(sc[g]), ml = dmin * static_cast<float>(mn[g]);
+      const uint8_t* qs = b[i].qs + 32 * (g / 2);
+      const int shift = 4 * (g % 2);
+      for (int j = 0; j < 32; ++j) out[32 * g + j] = dl * static_cast<float>((qs[j] >> shift) & 15) - ml;
+    }
+  }
+}
+
+void quantize_q4_k(const float* in, void* blocks, int64_t n, const float* importance) {
+  auto* b = static_cast<BlockQ4_K*>(blocks);
+  float w[kQK_K];
+  AffineBlock ab;
+  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
+    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
+    quantize_affine_block(in, w, 32, 15, 63, ab);
+    b[i].d = f32_to_f16(ab.d);
+    b[i].dmin = f32_to_f16(ab.dmin);
+    pack_k_scales(ab.sc, ab.mn, b[i].scales);
+    pack_k_nibbles(ab.q, b[i].qs);
+  }
+}
+
+void dequantize_q5_k(const void* blocks, float* out, int64_t n) {
+  const auto* b = static_cast<const BlockQ5_K*>(blocks);
+  for (int64_t i = 0; i < n / kQK_K; ++i, out += kQK_K) {
+    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+    int sc[8], mn[8];
+    unpack_k_scales(b[i].scales, sc, mn);
+    for (int g = 0; g < 8; ++g) {  // as Q4_K, plus qh[j] bit g for the fifth bit
+      const float dl = d * static_cast<float>(sc[g]), ml = dmin * static_cast<float>(mn[g]);
+      const uint8_t* qs = b[i].qs + 32 * (g / 2);
+      const int shift = 4 * (g % 2);
+      for (int j = 0; j < 32; ++j) {
+        const int q = ((qs[j] >> shift) & 15) | (((b[i].qh[j] >> g) & 1) << 4);
+        out[32 * g + j] = dl * static_cast<float>(q) - ml;
+      }
+    }
+  }
+}
+
+void quantize_q5_k(const float* in, void* blocks, int64_t n, const float* importance) {
+  auto* b = static_cast<BlockQ5_K*>(blocks);
+  float w[kQK_K];
+  AffineBlock ab;
+  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
+    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
+    quantize_affine_block(in, w, 32, 31, 63, ab);
+    b[i].d = f32_to_f16(ab.d);
+    b[i].dmin = f32_to_f16(ab.dmin);
+    pack_k_scales(ab.sc, ab.mn, b[i].scales);
+    pack_k_nibbles(ab.q, b[i].qs);
+    std::memset(b[i].qh, 0, sizeof(b[i].qh));
+    for (int e = 0; e < kQK_K; ++e) b[i].qh[e % 32] |= static_cast<uint8_t>((ab.q[e] >> 4) << (e / 32));
+  }
+}
+
+// ---- Q6_K ----
+void dequantize_q6_k(const void* blocks, float* out, int64_t n) {
+  const auto* b = static_cast<const BlockQ6_K*>(blocks);
+  for (int64_t i = 0; i < n / kQK_K; ++i, out += kQK_K) {
+    const float d = f16_to_f32(b[i].d);
+    for (int g = 0; g < 16; ++g) {  // elements 16g..16g+15 = 128h + r, r = 16 * (g % 8) + j
+      const float dl = d * static_cast<float>(b[i].scales[g]);
+      const int h = g / 8, r0 = 16 * (g % 8);
+      const uint8_t* ql = b[i].ql + 64 * h + r0 % 64;
+      const uint8_t* qh = b[i].qh + 32 * h + r0 % 32;
+      const int low_shift = 4 * (r0 / 64), high_shift = 2 * (r0 / 32);
+      for (int j = 0; j < 16; ++j) {
+        const int q = ((ql[j] >> low_shift) & 15) | (((qh[j] >> high_shift) & 3) << 4);
+        out[16 * g + j] = dl * static_cast<float>(q - 32);
+      }
+    }
+  }
+}
+
+void quantize_q6_k(const float* in, void* blocks, int64_t n, const float* importance) {
+  auto* b = static_cast<BlockQ6_K*>(blocks);
+  float w[kQK_K];
+  SymmetricBlock sb;
+  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
+    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
+    quantize_symmetric_block(in, w, -32, 31, -128, 127, sb);
+    b[i].d = f32_to_f16(sb.d);
+    for (int j = 0; j < 16; ++j) b[i].scales[j] = static_cast<int8_t>(sb.sc[j]);
+    std::memset(b[i].ql, 0, sizeof(b[i].ql));
+    std::memset(b[i].qh, 0, sizeof(b[i].qh));
+    for (int e = 0; e < kQK_K; ++e) {
+      const int q = sb.q[e] + 32, h = e / 128, r = e % 128;
+      b[i].ql[64 * h + r % 64] |= static_cast<uint8_t>((q & 15) << (4 * (r / 64)));
+      b[i].qh[32 * h + r % 32] |= static_cast<uint8_t>((q >> 4) << (2 * (r / 32)));
+    }
+  }
+}
+
+// ---- Q8_K: activations for the k-quant dot kernels. The element of largest magnitude maps to
+// -127, so every quant fits in [-127, 127]; bsums pre-add each 16 for the min terms. ----
+void dequantize_q8_k(const void* blocks, float* out, int64_t n) {
+  const auto* b = static_cast<const BlockQ8_K*>(blocks);
+  for (int64_t i = 0; i < n / kQK_K; ++i, out += kQK_K) {
+    for (int e = 0; e < kQK_K; ++e) out[e] = b[i].d * static_cast<float>(b[i].qs[e]);
+  }
+}
+
+void quantize_q8_k(const float* in, void* blocks, int64_t n, const float* /*importance*/) {
+  auto* b = static_cast<BlockQ8_K*>(blocks);
+  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
+    float amax = 0, vmax = 0;
+    for (int e = 0; e < kQK_K; ++e) {
+      if (std::fabs(in[e]) > amax) amax = std::fabs(in[e]), vmax = in[e];
+    }
+    std::memset(b[i].bsums, 0, sizeof(b[i].bsums));
+    if (amax == 0) {
+      b[i].d = 0;
+      std::memset(b[i].qs, 0, sizeof(b[i].qs));
+      continue;
+    }
+    const float iscale = -127.0f / vmax;
+    for (int e = 0; e < kQK_K; ++e) {
+      b[i].qs[e] = static_cast<int8_t>(std::min(127, round_even(iscale * in[e])));
+      b[i].bsums[e / 16] = static_cast<int16_t>(b[i].bsums[e / 16] + b[i].qs[e]);
+    }
+    b[i].d = 1.0f / iscale;
+  }
+}
+
+}  // namespace tessera::quant

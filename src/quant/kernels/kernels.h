@@ -1,0 +1,118 @@
+// Internal: how the per-ISA translation units hand their kernels to the dispatch table.
+// Each register_* function overwrites the entries it implements and leaves the others, so a table
+// built scalar → AVX2 → AVX-512 falls back to the best lower ISA per type.
+#pragma once
+
+#include "quant/dispatch.h"
+
+namespace tessera::quant::isa_kernels {
+
+void register_scalar_kernels(KernelTable& table);       // every supported type; the reference
+void register_avx2_kernels(KernelTable& table);         // compiled with -mavx2 -mfma -mf16c
+void register_avx2_gemm_kernels(KernelTable& table);    // gemm_avx2.cpp, same flags
+void register_avx512_kernels(KernelTable& table);       // compiled with AVX-512 F/BW/VL/VNNI
+void register_avx512_gemm_kernels(KernelTable& table);  // gemm_avx512.cpp, same flags
+
+// Scratch layout of the Q8_0-family GEMM (dot_avx512.cpp): activations re-laid once per call as
+// unsigned bytes (y + 128) with their block scales, and kGemmRows weight rows at a time decoded to
+// int8 with scales and the integer correction for the +128. Blocks are padded to an even count so
+// the kernel can take them two at a time (512 bits). `static`: each TU computes its own copy.
+constexpr int kGemmRows = 4;
+constexpr int kGemmTokens = 4;
+struct GemmScratch {
+  int64_t nb = 0;      // 32-element blocks per row
+  int64_t nb_pad = 0;  // nb rounded up to even
+  size_t act_q = 0;    // [n_tokens, nb_pad * 32] u8: y + 128 (128 in padding)
+  size_t act_s8 = 0;   // [n_tokens, nb_pad, 8] f32: each block scale repeated for 8 lanes
+  size_t w_q = 0;      // [kGemmRows, nb_pad * 32] i8: decoded weights (0 in padding)
+  size_t w_s8 = 0;     // [kGemmRows, nb_pad, 8] f32: weight block scales, 8 lanes each
+  size_t w_corr = 0;   // [kGemmRows, nb_pad, 8] i32: lane 0 = -128 * sum(weights of the block)
+  size_t total = 0;
+};
+static inline GemmScratch gemm_scratch_layout(int64_t k, int64_t n_tokens) {
+  GemmScratch s;
+  s.nb = k / 32;
+  s.nb_pad = (s.nb + 1) & ~int64_t{1};
+  const auto bytes = [](int64_t n) { return (static_cast<size_t>(n) + 63) & ~size_t{63}; };
+  size_t offset = 0;
+  const auto take = [&](int64_t n) {
+    const size_t at = offset;
+    offset += bytes(n);
+    return at;
+  };
+  s.act_q = take(n_tokens * s.nb_pad * 32);
+  s.act_s8 = take(n_tokens * s.nb_pad * 8 * 4);
+  s.w_q = take(kGemmRows * s.nb_pad * 32);
+  s.w_s8 = take(kGemmRows * s.nb_pad * 8 * 4);
+  s.w_corr = take(kGemmRows * s.nb_pad * 8 * 4);
+  s.total = offset;
+  return s;
+}
+
+// Scratch layout of the k-quant GEMM (dot_avx512.cpp): Q8_K activations re-laid as contiguous
+// int8 with their scales and scaled 16-element sums, and kGemmRows weight rows decoded to unsigned
+// quants with one f32 scale and one f32 offset per 16 elements (value = scale * q - offset).
+struct KGemmScratch {
+  int64_t n_super = 0;  // 256-element super-blocks per row
+  size_t act_q = 0;     // [n_tokens, k] i8
+  size_t act_d = 0;     // [n_tokens, n_super] f32
+  size_t act_sum4 = 0;  // [n_tokens, k / 16, 4] f32: d * (sum of the 16 quants) / 4, in 4 lanes
+  size_t w_q = 0;       // [kGemmRows, k] u8
+  size_t w_s4 = 0;      // [kGemmRows, k / 16, 4] f32: group scale, repeated for 4 lanes
+  size_t w_m4 = 0;      // [kGemmRows, k / 16, 4] f32: group offset, repeated for 4 lanes
+  size_t total = 0;
+};
+static inline KGemmScratch kgemm_scratch_layout(int64_t k, int64_t n_tokens) {
+  KGemmScratch s;
+  s.n_super = k / 256;
+  size_t offset = 0;
+  const auto take = [&](int64_t n) {
+    const size_t at = offset;
+    offset += (static_cast<size_t>(n) + 63) & ~size_t{63};
+    return at;
+  };
+  s.act_q = take(n_tokens * k);
+  s.act_d = take(n_tokens * s.n_super * 4);
+  s.act_sum4 = take(n_tokens * (k / 16) * 4 * 4);
+  s.w_q = take(kGemmRows * k);
+  s.w_s4 = take(kGemmRows * (k / 16) * 4 * 4);
+  s.w_m4 = take(kGemmRows * (k / 16) * 4 * 4);
+  s.total = offset;
+  return s;
+}
+
+// Scratch layout of the float GEMM (F32 / F16 / BF16 weights): both operands widened to f32, rows
+// padded with zeros to a multiple of 16 elements.
+struct FGemmScratch {
+  int64_t k_pad = 0;  // k rounded up to 16
+  size_t act = 0;     // [n_tokens, k_pad] f32
+  size_t w = 0;       // [kGemmRows, k_pad] f32
+  size_t total = 0;
+};
+static inline FGemmScratch fgemm_scratch_layout(int64_t k, int64_t n_tokens) {
+  FGemmScratch s;
+  s.k_pad = (k + 15) & ~int64_t{15};
+  const auto bytes = [](int64_t n) { return (static_cast<size_t>(n) + 63) & ~size_t{63}; };
+  s.act = 0;
+  s.w = bytes(n_tokens * s.k_pad * 4);
+  s.total = s.w + bytes(kGemmRows * s.k_pad * 4);
+  return s;
+}
+
+// Bytes of scratch any GEMM kernel needs for this shape.
+static inline size_t gemm_scratch_bytes(int64_t k, int64_t n_tokens) {
+  const size_t a = gemm_scratch_layout(k, n_tokens).total, b = kgemm_scratch_layout(k, n_tokens).total;
+  const size_t c = fgemm_scratch_layout(k, n_tokens).total;
+  const size_t ab = a > b ? a : b;
+  return ab > c ? ab : c;
+}
+
+// Activation quantizers (scalar; activations are k elements per token, negligible next to weights).
+void quantize_row_q8_0(const float* x, void* out, int64_t n);
+void quantize_row_q8_1(const float* x, void* out, int64_t n);
+void quantize_row_q8_k(const float* x, void* out, int64_t n);
+void convert_row_f32(const float* x, void* out, int64_t n);
+void convert_row_f16(const float* x, void* out, int64_t n);
+void convert_row_bf16(const float* x, void* out, int64_t n);
+
+}  // namespace tessera::quant::isa_kernels

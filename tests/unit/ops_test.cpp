@@ -1,0 +1,301 @@
+// Reference ops against the formulas, recomputed here independently in double precision.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numbers>
+#include <random>
+#include <vector>
+
+#include "ops/ops.h"
+#include "quant/float16.h"
+
+namespace tessera::ops {
+namespace {
+
+std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+TEST(OpsTest, RmsNormMatchesFormula) {
+  const std::vector<float> x = random_vector(257, 1, 3.0f);
+  const std::vector<float> w = random_vector(257, 2);
+  std::vector<float> out(x.size());
+  rmsnorm(x.data(), w.data(), 1e-5f, 257, out.data());
+  double ms = 0;
+  for (float v : x) ms += double(v) * v;
+  ms /= 257;
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(out[i], x[i] / std::sqrt(ms + 1e-5) * w[i], 1e-5) << i;
+  // In place, no weight.
+  std::vector<float> y = x;
+  rmsnorm(y.data(), nullptr, 1e-5f, 257, y.data());
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(y[i], x[i] / std::sqrt(ms + 1e-5), 1e-5) << i;
+}
+
+TEST(OpsTest, LayerNormMatchesFormula) {
+  const std::vector<float> x = random_vector(100, 3, 2.0f);
+  const std::vector<float> w = random_vector(100, 4);
+  const std::vector<float> b = random_vector(100, 5);
+  std::vector<float> out(100);
+  layernorm(x.data(), w.data(), b.data(), 1e-5f, 100, out.data());
+  double mean = 0, var = 0;
+  for (float v : x) mean += v;
+  mean /= 100;
+  for (float v : x) var += (v - mean) * (v - mean);
+  var /= 100;
+  double out_mean = 0;
+  for (size_t i = 0; i < 100; ++i) {
+    EXPECT_NEAR(out[i], (x[i] - mean) / std::sqrt(var + 1e-5) * w[i] + b[i], 1e-5) << i;
+    out_mean += (out[i] - b[i]) / w[i];
+  }
+  EXPECT_NEAR(out_mean / 100, 0.0, 1e-4);
+}
+
+TEST(OpsTest, SoftmaxSumsToOneAndMatchesFormula) {
+  std::vector<float> x = {1000.0f, 999.0f, 998.0f, -5.0f};  // large values: needs max subtraction
+  const std::vector<double> ref = [] {
+    std::vector<double> e = {1.0, std::exp(-1.0), std::exp(-2.0), std::exp(-1005.0)};
+    double s = e[0] + e[1] + e[2] + e[3];
+    for (double& v : e) v /= s;
+    return e;
+  }();
+  softmax(x.data(), 4);
+  for (int i = 0; i < 4; ++i) EXPECT_NEAR(x[i], ref[i], 1e-6);
+}
+
+TEST(OpsTest, ActivationsMatchFormulas) {
+  for (double x : {-8.0, -2.5, -0.3, 0.0, 0.7, 3.0, 9.0}) {
+    const double sig = 1.0 / (1.0 + std::exp(-x));
+    EXPECT_NEAR(silu(static_cast<float>(x)), x * sig, 1e-6) << x;
+    const double g = 0.5 * x * (1.0 + std::tanh(std::sqrt(2.0 / std::numbers::pi) * (x + 0.044715 * x * x * x)));
+    EXPECT_NEAR(gelu_tanh(static_cast<float>(x)), g, 1e-6) << x;
+  }
+  const std::vector<float> gate = random_vector(33, 6, 2.0f), up = random_vector(33, 7);
+  std::vector<float> a(33), b(33);
+  swiglu(gate.data(), up.data(), 33, a.data());
+  geglu(gate.data(), up.data(), 33, b.data());
+  for (int i = 0; i < 33; ++i) {
+    const double g = gate[i];
+    EXPECT_NEAR(a[i], g / (1 + std::exp(-g)) * up[i], 1e-5);
+    EXPECT_NEAR(b[i], 0.5 * g * (1 + std::tanh(std::sqrt(2 / std::numbers::pi) * (g + 0.044715 * g * g * g))) * up[i],
+                1e-5);
+  }
+}
+
+TEST(OpsTest, SoftcapBoundsAndFormula) {
+  std::vector<float> x = {-100.0f, -1.0f, 0.0f, 0.5f, 100.0f};
+  const std::vector<float> orig = x;
+  softcap(x.data(), 5, 30.0f);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_NEAR(x[i], 30.0 * std::tanh(orig[i] / 30.0), 1e-5);
+    EXPECT_LT(std::abs(x[i]), 30.0f);
+  }
+}
+
+// Rotation angle of pair i at `pos`, from the definitions (YaRN as in the paper / ggml).
+double ref_theta(const RopeConfig& c, int64_t pos, int i, double* mscale) {
+  const double base_freq = std::pow(double(c.freq_base), -2.0 * i / c.n_rot);
+  const double extrap = pos * base_freq;
+  const double interp = extrap * c.freq_scale;
+  *mscale = c.attn_factor;
+  if (c.ext_factor == 0) return interp;
+  auto corr = [&](double rot) {
+    return c.n_rot * std::log(c.n_ctx_orig / (rot * 2 * std::numbers::pi)) / (2 * std::log(double(c.freq_base)));
+  };
+  const double low = std::max(0.0, std::floor(corr(c.beta_fast)));
+  const double high = std::min(double(c.n_rot - 1), std::ceil(corr(c.beta_slow)));
+  double y = (i - low) / std::max(0.001, high - low);
+  y = std::min(1.0, std::max(0.0, y));
+  const double keep_extrap = (1 - y) * c.ext_factor;
+  *mscale *= 1 + 0.1 * std::log(1 / double(c.freq_scale));
+  return interp * (1 - keep_extrap) + extrap * keep_extrap;
+}
+
+void check_rope(const RopeConfig& c, int64_t head_dim, int64_t pos) {
+  const int64_t n_head = 3;
+  std::vector<float> x = random_vector(static_cast<size_t>(n_head * head_dim), 11);
+  const std::vector<float> orig = x;
+  std::vector<float> cs(c.n_rot / 2), sn(c.n_rot / 2);
+  rope_angles(c, pos, cs.data(), sn.data());
+  rope_apply(c, cs.data(), sn.data(), x.data(), n_head, head_dim);
+  const int half = c.n_rot / 2;
+  for (int64_t h = 0; h < n_head; ++h) {
+    const float* o = orig.data() + h * head_dim;
+    const float* r = x.data() + h * head_dim;
+    for (int i = 0; i < half; ++i) {
+      double ms;
+      const double th = ref_theta(c, pos, i, &ms);
+      const int a = c.mode == RopeMode::kNormal ? 2 * i : i;
+      const int b = c.mode == RopeMode::kNormal ? 2 * i + 1 : i + half;
+      EXPECT_NEAR(r[a], ms * (o[a] * std::cos(th) - o[b] * std::sin(th)), 2e-5) << "pair " << i;
+      EXPECT_NEAR(r[b], ms * (o[a] * std::sin(th) + o[b] * std::cos(th)), 2e-5) << "pair " << i;
+    }
+    for (int64_t d = c.n_rot; d < head_dim; ++d) EXPECT_EQ(r[d], o[d]) << "unrotated dim " << d;
+  }
+}
+
+TEST(OpsTest, RopeNormalAndNeoxMatchRotation) {
+  RopeConfig c;
+  c.n_rot = 16;
+  for (RopeMode mode : {RopeMode::kNormal, RopeMode::kNeox}) {
+    c.mode = mode;
+    check_rope(c, 16, 0);
+    check_rope(c, 16, 7);
+    check_rope(c, 16, 1234);
+  }
+}
+
+TEST(OpsTest, RopePartialRotationAndLinearScale) {
+  RopeConfig c;
+  c.mode = RopeMode::kNeox;
+  c.n_rot = 8;  // of a 24-dim head: the last 16 dims pass through
+  c.freq_base = 500000.0f;
+  c.freq_scale = 0.25f;
+  check_rope(c, 24, 99);
+  c.mode = RopeMode::kNormal;
+  check_rope(c, 24, 99);
+}
+
+TEST(OpsTest, RopeYarnMatchesFormula) {
+  RopeConfig c;
+  c.mode = RopeMode::kNeox;
+  c.n_rot = 64;
+  c.freq_base = 10000.0f;
+  c.freq_scale = 0.25f;
+  c.ext_factor = 1.0f;
+  c.n_ctx_orig = 4096;
+  check_rope(c, 64, 5000);
+  // The highest-frequency pair keeps its unscaled angle; the lowest is fully interpolated; the
+  // magnitude grows by 1 + 0.1 ln 4.
+  std::vector<float> cs(32), sn(32);
+  rope_angles(c, 100, cs.data(), sn.data());
+  const double m = 1 + 0.1 * std::log(4.0);
+  EXPECT_NEAR(std::atan2(sn[0], cs[0]), std::remainder(100.0, 2 * std::numbers::pi), 1e-4);
+  EXPECT_NEAR(std::hypot(sn[0], cs[0]), m, 1e-5);
+  const double low_freq = std::pow(10000.0, -62.0 / 64);
+  EXPECT_NEAR(std::atan2(sn[31], cs[31]), 100 * low_freq * 0.25, 1e-5);
+}
+
+TEST(OpsTest, RopeFreqFactorsDivideAngles) {
+  RopeConfig c;
+  c.mode = RopeMode::kNormal;
+  c.n_rot = 8;
+  const float factors[4] = {1.0f, 2.0f, 4.0f, 8.0f};
+  c.freq_factors = factors;
+  std::vector<float> cs(4), sn(4);
+  rope_angles(c, 3, cs.data(), sn.data());
+  for (int i = 0; i < 4; ++i) {
+    const double th = 3 * std::pow(10000.0, -2.0 * i / 8) / factors[i];
+    EXPECT_NEAR(cs[i], std::cos(th), 1e-6);
+    EXPECT_NEAR(sn[i], std::sin(th), 1e-6);
+  }
+}
+
+// Naive attention in double: every head, scores over visible keys, softmax, weighted values.
+struct AttnCase {
+  int64_t n_head = 4, n_head_kv = 2, dk = 8, dv = 6;
+  float scale = 0.35f, softcap = 0.0f;
+  int64_t n_swa = 0;
+  KvType type = KvType::kF32;
+};
+
+void check_attention(const AttnCase& t) {
+  const int64_t n_cells = 9;
+  const int64_t ks = t.n_head_kv * t.dk, vs = t.n_head_kv * t.dv;
+  const std::vector<float> q = random_vector(static_cast<size_t>(t.n_head * t.dk), 21, 2.0f);
+  std::vector<float> k = random_vector(static_cast<size_t>(n_cells * ks), 22);
+  std::vector<float> v = random_vector(static_cast<size_t>(n_cells * vs), 23);
+  // Rows in the cache's type; the oracle sees the same rounded values, decoded row by row.
+  const quant::TypeTraits& traits = quant::type_traits(kv_tensor_type(t.type));
+  const size_t k_row = *quant::row_bytes(traits.type, static_cast<uint64_t>(ks));
+  const size_t v_row = *quant::row_bytes(traits.type, static_cast<uint64_t>(vs));
+  std::vector<uint8_t> kq(n_cells * k_row), vq(n_cells * v_row);
+  for (int64_t c = 0; c < n_cells; ++c) {
+    traits.quantize(k.data() + c * ks, kq.data() + c * k_row, ks, nullptr);
+    traits.quantize(v.data() + c * vs, vq.data() + c * v_row, vs, nullptr);
+    traits.dequantize(kq.data() + c * k_row, k.data() + c * ks, ks);
+    traits.dequantize(vq.data() + c * v_row, v.data() + c * vs, vs);
+  }
+  // The sequence owns cells 1, 3, 4, 6, 8 (out of order positions), the query sits at pos 6.
+  const std::vector<int32_t> cells = {1, 3, 4, 6, 8};
+  const std::vector<int32_t> positions = {0, 2, 7, 6, 4};
+  const int64_t q_pos = 6;
+  KvView kv;
+  kv.type = t.type;
+  kv.k = kq.data();
+  kv.v = vq.data();
+  kv.k_row_bytes = k_row;
+  kv.v_row_bytes = v_row;
+  kv.cells = cells;
+  kv.positions = positions;
+  AttentionParams p{t.n_head, t.n_head_kv, t.dk, t.dv, t.scale, t.softcap, t.n_swa};
+  std::vector<float> out(static_cast<size_t>(t.n_head * t.dv), -1.0f);
+  std::vector<float> scratch(static_cast<size_t>(attention_scratch_size(p, static_cast<int64_t>(cells.size()))));
+  attention(p, q.data(), q_pos, kv, 0, t.n_head, scratch.data(), out.data());
+
+  for (int64_t h = 0; h < t.n_head; ++h) {
+    const int64_t g = h / (t.n_head / t.n_head_kv);
+    std::vector<double> w;
+    std::vector<int32_t> vis;
+    for (size_t j = 0; j < cells.size(); ++j) {
+      const int64_t kp = positions[j];
+      if (kp > q_pos || (t.n_swa > 0 && q_pos - kp >= t.n_swa)) continue;
+      double s = 0;
+      for (int64_t d = 0; d < t.dk; ++d) s += double(q[h * t.dk + d]) * k[cells[j] * ks + g * t.dk + d];
+      s *= t.scale;
+      if (t.softcap > 0) s = t.softcap * std::tanh(s / t.softcap);
+      w.push_back(s);
+      vis.push_back(cells[j]);
+    }
+    double mx = -1e300, sum = 0;
+    for (double s : w) mx = std::max(mx, s);
+    for (double& s : w) sum += (s = std::exp(s - mx));
+    for (int64_t d = 0; d < t.dv; ++d) {
+      double o = 0;
+      for (size_t j = 0; j < w.size(); ++j) o += w[j] / sum * v[vis[j] * vs + g * t.dv + d];
+      EXPECT_NEAR(out[h * t.dv + d], o, 1e-5) << "head " << h << " dim " << d;
+    }
+  }
+}
+
+TEST(OpsTest, AttentionCausalGqa) {
+  check_attention({});
+}
+
+TEST(OpsTest, AttentionSlidingWindow) {
+  AttnCase t;
+  t.n_swa = 3;  // sees positions 4..6 only
+  check_attention(t);
+}
+
+TEST(OpsTest, AttentionSoftcapAndF16Cache) {
+  AttnCase t;
+  t.softcap = 1.5f;
+  t.scale = 2.0f;
+  t.type = KvType::kF16;
+  t.n_head_kv = 1;
+  check_attention(t);
+}
+
+TEST(OpsTest, AttentionQuantizedCaches) {
+  for (KvType type : {KvType::kQ8_0, KvType::kQ4_0}) {
+    AttnCase t;
+    t.type = type;
+    t.dk = 64;  // whole 32-element blocks per head
+    t.dv = 32;
+    check_attention(t);
+  }
+}
+
+TEST(OpsTest, AttentionVisibility) {
+  EXPECT_TRUE(attention_visible(5, 5, 0));
+  EXPECT_FALSE(attention_visible(5, 6, 0));
+  EXPECT_TRUE(attention_visible(5, 2, 4));
+  EXPECT_FALSE(attention_visible(5, 1, 4));  // 5 - 1 = 4 is outside a window of 4
+}
+
+}  // namespace
+}  // namespace tessera::ops

@@ -228,6 +228,59 @@ void pack_k_nibbles(const int* q, uint8_t* qs) {
   }
 }
 
+// The quantize_* entry points differ only in the block search's parameters and how a fitted block
+// is stored: each super-block gets its weights (importance or 1), is fitted, then packed.
+template <class Block, class Store>
+void quantize_affine_rows(const float* in, void* blocks, int64_t n, const float* importance, int sub, int nmax,
+                          int scale_max, Store store) {
+  auto* b = static_cast<Block*>(blocks);
+  float w[kQK_K];
+  AffineBlock ab;
+  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
+    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
+    quantize_affine_block(in, w, sub, nmax, scale_max, ab);
+    b[i].d = f32_to_f16(ab.d);
+    b[i].dmin = f32_to_f16(ab.dmin);
+    store(ab, b[i]);
+  }
+}
+
+template <class Block, class Store>
+void quantize_symmetric_rows(const float* in, void* blocks, int64_t n, const float* importance, int lo, int hi,
+                             int scale_lo, int scale_hi, Store store) {
+  auto* b = static_cast<Block*>(blocks);
+  float w[kQK_K];
+  SymmetricBlock sb;
+  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
+    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
+    quantize_symmetric_block(in, w, lo, hi, scale_lo, scale_hi, sb);
+    b[i].d = f32_to_f16(sb.d);
+    store(sb, b[i]);
+  }
+}
+
+// Q4_K / Q5_K: sub-block g takes nibble g % 2 of bytes 32 * (g / 2) + j; Q5_K adds qh[j] bit g as
+// the fifth bit.
+template <bool kFiveBit, class Block>
+void dequantize_q4_5_k(const void* blocks, float* out, int64_t n) {
+  const auto* b = static_cast<const Block*>(blocks);
+  for (int64_t i = 0; i < n / kQK_K; ++i, out += kQK_K) {
+    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
+    int sc[8], mn[8];
+    unpack_k_scales(b[i].scales, sc, mn);
+    for (int g = 0; g < 8; ++g) {
+      const float dl = d * static_cast<float>(sc[g]), ml = dmin * static_cast<float>(mn[g]);
+      const uint8_t* qs = b[i].qs + 32 * (g / 2);
+      const int shift = 4 * (g % 2);
+      for (int j = 0; j < 32; ++j) {
+        int q = (qs[j] >> shift) & 15;
+        if constexpr (kFiveBit) q |= ((b[i].qh[j] >> g) & 1) << 4;
+        out[32 * g + j] = dl * static_cast<float>(q) - ml;
+      }
+    }
+  }
+}
+
 }  // namespace
 
 // ---- Q2_K ----
@@ -246,17 +299,10 @@ void dequantize_q2_k(const void* blocks, float* out, int64_t n) {
 }
 
 void quantize_q2_k(const float* in, void* blocks, int64_t n, const float* importance) {
-  auto* b = static_cast<BlockQ2_K*>(blocks);
-  float w[kQK_K];
-  AffineBlock ab;
-  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
-    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
-    quantize_affine_block(in, w, 16, 3, 15, ab);
-    b[i].d = f32_to_f16(ab.d);
-    b[i].dmin = f32_to_f16(ab.dmin);
-    for (int j = 0; j < 16; ++j) b[i].scales[j] = static_cast<uint8_t>(ab.sc[j] | (ab.mn[j] << 4));
-    pack_2bit(ab.q, b[i].qs);
-  }
+  quantize_affine_rows<BlockQ2_K>(in, blocks, n, importance, 16, 3, 15, [](const AffineBlock& ab, BlockQ2_K& b) {
+    for (int j = 0; j < 16; ++j) b.scales[j] = static_cast<uint8_t>(ab.sc[j] | (ab.mn[j] << 4));
+    pack_2bit(ab.q, b.qs);
+  });
 }
 
 // ---- Q3_K ----
@@ -280,85 +326,41 @@ void dequantize_q3_k(const void* blocks, float* out, int64_t n) {
 }
 
 void quantize_q3_k(const float* in, void* blocks, int64_t n, const float* importance) {
-  auto* b = static_cast<BlockQ3_K*>(blocks);
-  float w[kQK_K];
-  SymmetricBlock sb;
-  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
-    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
-    quantize_symmetric_block(in, w, -4, 3, -32, 31, sb);
-    b[i].d = f32_to_f16(sb.d);
+  const auto store = [](const SymmetricBlock& sb, BlockQ3_K& b) {
     int s6[16], stored[kQK_K];
     for (int j = 0; j < 16; ++j) s6[j] = sb.sc[j] + 32;
-    pack_q3_scales(s6, b[i].scales);
+    pack_q3_scales(s6, b.scales);
     for (int e = 0; e < kQK_K; ++e) stored[e] = sb.q[e] + 4;  // [0, 7]
-    pack_2bit(stored, b[i].qs);
-    std::memset(b[i].hmask, 0, sizeof(b[i].hmask));
-    for (int e = 0; e < kQK_K; ++e) b[i].hmask[e % 32] |= static_cast<uint8_t>((stored[e] >> 2) << (e / 32));
-  }
+    pack_2bit(stored, b.qs);
+    std::memset(b.hmask, 0, sizeof(b.hmask));
+    for (int e = 0; e < kQK_K; ++e) b.hmask[e % 32] |= static_cast<uint8_t>((stored[e] >> 2) << (e / 32));
+  };
+  quantize_symmetric_rows<BlockQ3_K>(in, blocks, n, importance, -4, 3, -32, 31, store);
 }
 
 // ---- Q4_K / Q5_K ----
 void dequantize_q4_k(const void* blocks, float* out, int64_t n) {
-  const auto* b = static_cast<const BlockQ4_K*>(blocks);
-  for (int64_t i = 0; i < n / kQK_K; ++i, out += kQK_K) {
-    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
-    int sc[8], mn[8];
-    unpack_k_scales(b[i].scales, sc, mn);
-    for (int g = 0; g < 8; ++g) {  // sub-block g: nibble g % 2 of bytes 32 * (g / 2) + j
-      const float dl = d * static_cast<float>(sc[g]), ml = dmin * static_cast<float>(mn[g]);
-      const uint8_t* qs = b[i].qs + 32 * (g / 2);
-      const int shift = 4 * (g % 2);
-      for (int j = 0; j < 32; ++j) out[32 * g + j] = dl * static_cast<float>((qs[j] >> shift) & 15) - ml;
-    }
-  }
+  dequantize_q4_5_k<false, BlockQ4_K>(blocks, out, n);
 }
 
 void quantize_q4_k(const float* in, void* blocks, int64_t n, const float* importance) {
-  auto* b = static_cast<BlockQ4_K*>(blocks);
-  float w[kQK_K];
-  AffineBlock ab;
-  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
-    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
-    quantize_affine_block(in, w, 32, 15, 63, ab);
-    b[i].d = f32_to_f16(ab.d);
-    b[i].dmin = f32_to_f16(ab.dmin);
-    pack_k_scales(ab.sc, ab.mn, b[i].scales);
-    pack_k_nibbles(ab.q, b[i].qs);
-  }
+  quantize_affine_rows<BlockQ4_K>(in, blocks, n, importance, 32, 15, 63, [](const AffineBlock& ab, BlockQ4_K& b) {
+    pack_k_scales(ab.sc, ab.mn, b.scales);
+    pack_k_nibbles(ab.q, b.qs);
+  });
 }
 
 void dequantize_q5_k(const void* blocks, float* out, int64_t n) {
-  const auto* b = static_cast<const BlockQ5_K*>(blocks);
-  for (int64_t i = 0; i < n / kQK_K; ++i, out += kQK_K) {
-    const float d = f16_to_f32(b[i].d), dmin = f16_to_f32(b[i].dmin);
-    int sc[8], mn[8];
-    unpack_k_scales(b[i].scales, sc, mn);
-    for (int g = 0; g < 8; ++g) {  // as Q4_K, plus qh[j] bit g for the fifth bit
-      const float dl = d * static_cast<float>(sc[g]), ml = dmin * static_cast<float>(mn[g]);
-      const uint8_t* qs = b[i].qs + 32 * (g / 2);
-      const int shift = 4 * (g % 2);
-      for (int j = 0; j < 32; ++j) {
-        const int q = ((qs[j] >> shift) & 15) | (((b[i].qh[j] >> g) & 1) << 4);
-        out[32 * g + j] = dl * static_cast<float>(q) - ml;
-      }
-    }
-  }
+  dequantize_q4_5_k<true, BlockQ5_K>(blocks, out, n);
 }
 
 void quantize_q5_k(const float* in, void* blocks, int64_t n, const float* importance) {
-  auto* b = static_cast<BlockQ5_K*>(blocks);
-  float w[kQK_K];
-  AffineBlock ab;
-  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
-    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
-    quantize_affine_block(in, w, 32, 31, 63, ab);
-    b[i].d = f32_to_f16(ab.d);
-    b[i].dmin = f32_to_f16(ab.dmin);
-    pack_k_scales(ab.sc, ab.mn, b[i].scales);
-    pack_k_nibbles(ab.q, b[i].qs);
-    std::memset(b[i].qh, 0, sizeof(b[i].qh));
-    for (int e = 0; e < kQK_K; ++e) b[i].qh[e % 32] |= static_cast<uint8_t>((ab.q[e] >> 4) << (e / 32));
-  }
+  quantize_affine_rows<BlockQ5_K>(in, blocks, n, importance, 32, 31, 63, [](const AffineBlock& ab, BlockQ5_K& b) {
+    pack_k_scales(ab.sc, ab.mn, b.scales);
+    pack_k_nibbles(ab.q, b.qs);
+    std::memset(b.qh, 0, sizeof(b.qh));
+    for (int e = 0; e < kQK_K; ++e) b.qh[e % 32] |= static_cast<uint8_t>((ab.q[e] >> 4) << (e / 32));
+  });
 }
 
 // ---- Q6_K ----
@@ -381,22 +383,17 @@ void dequantize_q6_k(const void* blocks, float* out, int64_t n) {
 }
 
 void quantize_q6_k(const float* in, void* blocks, int64_t n, const float* importance) {
-  auto* b = static_cast<BlockQ6_K*>(blocks);
-  float w[kQK_K];
-  SymmetricBlock sb;
-  for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
-    block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
-    quantize_symmetric_block(in, w, -32, 31, -128, 127, sb);
-    b[i].d = f32_to_f16(sb.d);
-    for (int j = 0; j < 16; ++j) b[i].scales[j] = static_cast<int8_t>(sb.sc[j]);
-    std::memset(b[i].ql, 0, sizeof(b[i].ql));
-    std::memset(b[i].qh, 0, sizeof(b[i].qh));
+  const auto store = [](const SymmetricBlock& sb, BlockQ6_K& b) {
+    for (int j = 0; j < 16; ++j) b.scales[j] = static_cast<int8_t>(sb.sc[j]);
+    std::memset(b.ql, 0, sizeof(b.ql));
+    std::memset(b.qh, 0, sizeof(b.qh));
     for (int e = 0; e < kQK_K; ++e) {
       const int q = sb.q[e] + 32, h = e / 128, r = e % 128;
-      b[i].ql[64 * h + r % 64] |= static_cast<uint8_t>((q & 15) << (4 * (r / 64)));
-      b[i].qh[32 * h + r % 32] |= static_cast<uint8_t>((q >> 4) << (2 * (r / 32)));
+      b.ql[64 * h + r % 64] |= static_cast<uint8_t>((q & 15) << (4 * (r / 64)));
+      b.qh[32 * h + r % 32] |= static_cast<uint8_t>((q >> 4) << (2 * (r / 32)));
     }
-  }
+  };
+  quantize_symmetric_rows<BlockQ6_K>(in, blocks, n, importance, -32, 31, -128, 127, store);
 }
 
 // ---- Q8_K: activations for the k-quant dot kernels. The element of largest magnitude maps to

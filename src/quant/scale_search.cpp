@@ -33,6 +33,21 @@ void round_levels(const float* x, int n, float iscale, float shift, int lo, int 
   for (int i = 0; i < n; ++i) L[i] = clamp_int(round_even((x[i] - shift) * iscale), lo, hi);
 }
 
+// Where the symmetric searches start: the element of largest magnitude (the first of equal ones)
+// sets the candidate scales, and sum w x^2 is the error of the zero scale.
+struct SignedPeak {
+  float vmax = 0, amax = 0;  // that element, and its magnitude
+  double sxx = 0;
+};
+SignedPeak signed_peak(const float* x, const float* w, int n) {
+  SignedPeak p;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > p.amax) p.amax = std::fabs(x[i]), p.vmax = x[i];
+    p.sxx += static_cast<double>(w[i]) * x[i] * x[i];
+  }
+  return p;
+}
+
 }  // namespace
 
 void block_weights(const float* importance, int n, float* w) {
@@ -44,12 +59,7 @@ void block_weights(const float* importance, int n, float* w) {
 }
 
 SymmetricFit fit_symmetric(const float* x, const float* w, int n, int lo, int hi) {
-  float vmax = 0, amax = 0;
-  double sxx = 0;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), vmax = x[i];
-    sxx += static_cast<double>(w[i]) * x[i] * x[i];
-  }
+  const auto [vmax, amax, sxx] = signed_peak(x, w, n);
   SymmetricFit best{0.0f, static_cast<float>(sxx)};
   if (amax == 0) return best;
   int L[256];
@@ -153,12 +163,7 @@ int nearest_code(const int8_t* values, int count, float v) {
 }
 
 SymmetricFit fit_codebook(const float* x, const float* w, int n, const int8_t* values, int count) {
-  float vmax = 0, amax = 0;
-  double sxx = 0;
-  for (int i = 0; i < n; ++i) {
-    if (std::fabs(x[i]) > amax) amax = std::fabs(x[i]), vmax = x[i];
-    sxx += static_cast<double>(w[i]) * x[i] * x[i];
-  }
+  const auto [vmax, amax, sxx] = signed_peak(x, w, n);
   SymmetricFit best{0.0f, static_cast<float>(sxx)};
   if (amax == 0) return best;
   double best_gain = 0;

@@ -22,11 +22,11 @@ namespace tessera::quant::isa_kernels {
 namespace {
 
 #include "quant/kernels/x86_common.inl"
+#include "quant/kernels/x86_gemm_common.inl"
 
 // Tile sizes: 16 ymm registers hold 2 × 4 accumulators plus the operands.
 constexpr int kRows = 2;
 constexpr int kTokens = 4;
-static_assert(kRows <= kGemmRows && kTokens <= kGemmTokens, "scratch is sized for kGemmRows rows");
 
 inline __m256i madd_ones(__m256i pairs16) {
   return _mm256_madd_epi16(pairs16, _mm256_set1_epi16(1));
@@ -96,20 +96,10 @@ void gemm_tile(const GemmScratch& L, const uint8_t* scratch, int64_t t0, float (
 }
 
 // ---- k-quants: super-block decoders (value = scale[g] * q - offset[g], q unsigned ≤ 63) ----
-
-// Q4_K / Q5_K: the 8 packed 6-bit scales and mins, one pair per 32 elements (two groups).
-void k4_scales(uint16_t d_bits, uint16_t dmin_bits, const uint8_t* packed, float* scale, float* offset) {
-  const float d = f16(d_bits), dmin = f16(dmin_bits);
-  for (int s = 0; s < 8; ++s) {
-    int sc, m;
-    q4k_scale_min(packed, s, sc, m);
-    scale[2 * s] = scale[2 * s + 1] = d * static_cast<float>(sc);
-    offset[2 * s] = offset[2 * s + 1] = dmin * static_cast<float>(m);
-  }
-}
+// Scales come from x86_gemm_common.inl; only the quant unpacking is AVX2-specific.
 
 void kdecode_q4_k(const BlockQ4_K& b, uint8_t* q, float* scale, float* offset) {
-  k4_scales(b.d, b.dmin, b.scales, scale, offset);
+  kscales_q4_k(b.d, b.dmin, b.scales, scale, offset);
   for (int c = 0; c < 4; ++c) {
     const __m256i packed = load256(b.qs + 32 * c);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 64 * c), _mm256_and_si256(packed, _mm256_set1_epi8(0x0f)));
@@ -119,7 +109,7 @@ void kdecode_q4_k(const BlockQ4_K& b, uint8_t* q, float* scale, float* offset) {
 }
 
 void kdecode_q5_k(const BlockQ5_K& b, uint8_t* q, float* scale, float* offset) {
-  k4_scales(b.d, b.dmin, b.scales, scale, offset);
+  kscales_q4_k(b.d, b.dmin, b.scales, scale, offset);
   const __m256i qh = load256(b.qh);
   for (int c = 0; c < 4; ++c) {
     for (int half = 0; half < 2; ++half) {
@@ -131,11 +121,7 @@ void kdecode_q5_k(const BlockQ5_K& b, uint8_t* q, float* scale, float* offset) {
 }
 
 void kdecode_q6_k(const BlockQ6_K& b, uint8_t* q, float* scale, float* offset) {
-  const float d = f16(b.d);
-  for (int g = 0; g < 16; ++g) {
-    scale[g] = d * static_cast<float>(b.scales[g]);
-    offset[g] = 32.0f * scale[g];
-  }
+  kscales_q6_k(b, scale, offset);
   const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
   for (int h = 0; h < 2; ++h) {
     const __m256i l0 = load256(b.ql + 64 * h), l1 = load256(b.ql + 64 * h + 32), qh = load256(b.qh + 32 * h);
@@ -152,11 +138,7 @@ void kdecode_q6_k(const BlockQ6_K& b, uint8_t* q, float* scale, float* offset) {
 }
 
 void kdecode_q3_k(const BlockQ3_K& b, uint8_t* q, float* scale, float* offset) {
-  const float d = f16(b.d);
-  for (int g = 0; g < 16; ++g) {
-    scale[g] = d * static_cast<float>(q3k_scale(b.scales, g));
-    offset[g] = 4.0f * scale[g];  // q3 = low + 4 * high, value = q3 - 4
-  }
+  kscales_q3_k(b, scale, offset);
   const __m256i hmask = load256(b.hmask);
   for (int h = 0; h < 2; ++h) {
     const __m256i qs = load256(b.qs + 32 * h);
@@ -169,52 +151,12 @@ void kdecode_q3_k(const BlockQ3_K& b, uint8_t* q, float* scale, float* offset) {
 }
 
 void kdecode_q2_k(const BlockQ2_K& b, uint8_t* q, float* scale, float* offset) {
-  const float d = f16(b.d), dmin = f16(b.dmin);
-  for (int g = 0; g < 16; ++g) {
-    scale[g] = d * static_cast<float>(b.scales[g] & 0xf);
-    offset[g] = dmin * static_cast<float>(b.scales[g] >> 4);
-  }
+  kscales_q2_k(b, scale, offset);
   for (int h = 0; h < 2; ++h) {
     const __m256i qs = load256(b.qs + 32 * h);
     for (int g = 0; g < 4; ++g) {
       const __m256i v = _mm256_and_si256(_mm256_srl_epi16(qs, _mm_cvtsi32_si128(2 * g)), _mm256_set1_epi8(3));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 128 * h + 32 * g), v);
-    }
-  }
-}
-
-void kgemm_prepare_acts(const MatmulArgs& args, const KGemmScratch& L, uint8_t* scratch) {
-  const int64_t k = args.k, groups = k / 16;
-  for (int64_t t = 0; t < args.n_tokens; ++t) {
-    const auto* a = static_cast<const BlockQ8_K*>(args.acts) + t * L.n_super;
-    uint8_t* q = scratch + L.act_q + t * k;
-    float* d = reinterpret_cast<float*>(scratch + L.act_d) + t * L.n_super;
-    float* sum4 = reinterpret_cast<float*>(scratch + L.act_sum4) + t * groups * 4;
-    for (int64_t sb = 0; sb < L.n_super; ++sb) {
-      std::memcpy(q + 256 * sb, a[sb].qs, 256);
-      d[sb] = a[sb].d;
-      for (int g = 0; g < 16; ++g) {
-        const float v = a[sb].d * static_cast<float>(a[sb].bsums[g]) * 0.25f;  // a quarter per lane, exact
-        _mm_storeu_ps(sum4 + (16 * sb + g) * 4, _mm_set1_ps(v));
-      }
-    }
-  }
-}
-
-template <class Block, class Decode>
-void kgemm_decode_rows(const Block* w, int rows, int64_t k, const KGemmScratch& L, uint8_t* scratch, Decode decode) {
-  const int64_t groups = k / 16;
-  for (int r = 0; r < rows; ++r) {
-    uint8_t* q = scratch + L.w_q + r * k;
-    float* s4 = reinterpret_cast<float*>(scratch + L.w_s4) + r * groups * 4;
-    float* m4 = reinterpret_cast<float*>(scratch + L.w_m4) + r * groups * 4;
-    for (int64_t sb = 0; sb < L.n_super; ++sb) {
-      float scale[16], offset[16];
-      decode(w[r * L.n_super + sb], q + 256 * sb, scale, offset);
-      for (int g = 0; g < 16; ++g) {
-        _mm_storeu_ps(s4 + (16 * sb + g) * 4, _mm_set1_ps(scale[g]));
-        _mm_storeu_ps(m4 + (16 * sb + g) * 4, _mm_set1_ps(offset[g]));
-      }
     }
   }
 }
@@ -305,136 +247,12 @@ void fgemm_tile(const FGemmScratch& L, const uint8_t* scratch, int64_t t0, float
   }
 }
 
-// ---- drivers: rows in tiles of kRows, tokens in tiles of kTokens ----
-
-// Runs tile<R, T> for the run-time sizes rows <= kRows, tokens <= kTokens.
-template <template <int, int> class Tile, class... Args>
-void run_tile(int rows, int tokens, Args&&... args) {
-  auto for_rows = [&]<int R>() {
-    switch (tokens) {
-      case 4: return Tile<R, 4>::run(args...);
-      case 3: return Tile<R, 3>::run(args...);
-      case 2: return Tile<R, 2>::run(args...);
-      default: return Tile<R, 1>::run(args...);
-    }
-  };
-  if (rows == 2) {
-    for_rows.template operator()<2>();
-  } else {
-    for_rows.template operator()<1>();
-  }
-}
-
-template <int R, int T>
-struct Q8Tile {
-  static void run(const GemmScratch& L, const uint8_t* s, int64_t t0, float (&out)[kGemmRows][kGemmTokens]) {
-    gemm_tile<R, T>(L, s, t0, out);
-  }
-};
-template <int R, int T>
-struct FTile {
-  static void run(const FGemmScratch& L, const uint8_t* s, int64_t t0, float (&out)[kGemmRows][kGemmTokens]) {
-    fgemm_tile<R, T>(L, s, t0, out);
-  }
-};
-template <int R, int T>
-struct KTile {
-  static void run(const KGemmScratch& L, int64_t k, const uint8_t* s, int64_t t0,
-                  float (&out)[kGemmRows][kGemmTokens]) {
-    kgemm_tile<R, T>(L, k, s, t0, out);
-  }
-};
-
-template <class Block, class Decode, class Scale>
-void gemm_q8_0_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr, Decode decode,
-                      Scale scale) {
-  auto* scratch = static_cast<uint8_t*>(scratch_ptr);
-  const GemmScratch L = gemm_scratch_layout(args.k, args.n_tokens);
-  gemm_prepare_acts(args, L, scratch);
-  const auto* weights = static_cast<const Block*>(args.weights);
-  gemm_loop<kRows, kTokens>(
-      args, row_begin, row_end, static_cast<size_t>(L.nb_pad) * 64,  // 32 quant bytes + 32 scale bytes per block
-      [&](int64_t r0, int rows) { gemm_decode_rows(weights + r0 * L.nb, rows, L, scratch, decode, scale); },
-      [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
-        run_tile<Q8Tile>(rows, tokens, L, scratch, t0, out);
-      });
-}
-
-template <class Block, class Decode>
-void gemm_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr, Decode decode) {
-  auto* scratch = static_cast<uint8_t*>(scratch_ptr);
-  const KGemmScratch L = kgemm_scratch_layout(args.k, args.n_tokens);
-  kgemm_prepare_acts(args, L, scratch);
-  const auto* weights = static_cast<const Block*>(args.weights);
-  gemm_loop<kRows, kTokens>(
-      args, row_begin, row_end, static_cast<size_t>(args.k) * 2,  // quants + per-group sums
-      [&](int64_t r0, int rows) { kgemm_decode_rows(weights + r0 * L.n_super, rows, args.k, L, scratch, decode); },
-      [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
-        run_tile<KTile>(rows, tokens, L, args.k, scratch, t0, out);
-      });
-}
-
-template <TensorType kType>
-void gemm_float(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
-  auto* scratch = static_cast<uint8_t*>(scratch_ptr);
-  const FGemmScratch L = fgemm_scratch_layout(args.k, args.n_tokens);
-  const size_t elem = kType == TensorType::kF32 ? 4 : 2;
-  const auto* acts = static_cast<const uint8_t*>(args.acts);
-  const auto* weights = static_cast<const uint8_t*>(args.weights);
-  auto* act_f = reinterpret_cast<float*>(scratch + L.act);
-  auto* w_f = reinterpret_cast<float*>(scratch + L.w);
-  for (int64_t t = 0; t < args.n_tokens; ++t)
-    widen_row<kType>(acts + t * args.k * elem, args.k, L.k_pad, act_f + t * L.k_pad);
-  gemm_loop<kRows, kTokens>(
-      args, row_begin, row_end, static_cast<size_t>(L.k_pad) * 4,
-      [&](int64_t r0, int rows) {
-        for (int r = 0; r < rows; ++r)
-          widen_row<kType>(weights + (r0 + r) * args.k * elem, args.k, L.k_pad, w_f + r * L.k_pad);
-      },
-      [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
-        run_tile<FTile>(rows, tokens, L, scratch, t0, out);
-      });
-}
-
-#define TESSERA_GEMM_Q8_0(name, Block, decode, scale)                                    \
-  void name(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch) { \
-    gemm_q8_0_family<Block>(args, row_begin, row_end, scratch, decode, scale);           \
-  }
-TESSERA_GEMM_Q8_0(gemm_q4_0_q8_0, BlockQ4_0, decode_q4_0, scale_d<BlockQ4_0>)
-TESSERA_GEMM_Q8_0(gemm_q5_0_q8_0, BlockQ5_0, decode_q5_0, scale_d<BlockQ5_0>)
-TESSERA_GEMM_Q8_0(gemm_q8_0_q8_0, BlockQ8_0, decode_q8_0, scale_d<BlockQ8_0>)
-TESSERA_GEMM_Q8_0(gemm_iq4_nl_q8_0, BlockIQ4_NL, decode_iq4_nl, scale_d<BlockIQ4_NL>)
-TESSERA_GEMM_Q8_0(gemm_mxfp4_q8_0, BlockMXFP4, decode_mxfp4, scale_mxfp4)
-#undef TESSERA_GEMM_Q8_0
-
-#define TESSERA_GEMM_K(name, Block, decode)                                              \
-  void name(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch) { \
-    gemm_k_family<Block>(args, row_begin, row_end, scratch, decode);                     \
-  }
-TESSERA_GEMM_K(gemm_q2_k_q8_k, BlockQ2_K, kdecode_q2_k)
-TESSERA_GEMM_K(gemm_q3_k_q8_k, BlockQ3_K, kdecode_q3_k)
-TESSERA_GEMM_K(gemm_q4_k_q8_k, BlockQ4_K, kdecode_q4_k)
-TESSERA_GEMM_K(gemm_q5_k_q8_k, BlockQ5_K, kdecode_q5_k)
-TESSERA_GEMM_K(gemm_q6_k_q8_k, BlockQ6_K, kdecode_q6_k)
-#undef TESSERA_GEMM_K
+#include "quant/kernels/x86_gemm_drivers.inl"
 
 }  // namespace
 
 void register_avx2_gemm_kernels(KernelTable& table) {
-  auto set = [&](TensorType type, GemmFn fn) { table.gemm[static_cast<size_t>(type)] = fn; };
-  set(TensorType::kQ4_0, gemm_q4_0_q8_0);
-  set(TensorType::kQ5_0, gemm_q5_0_q8_0);
-  set(TensorType::kQ8_0, gemm_q8_0_q8_0);
-  set(TensorType::kIQ4_NL, gemm_iq4_nl_q8_0);
-  set(TensorType::kMXFP4, gemm_mxfp4_q8_0);
-  set(TensorType::kQ2_K, gemm_q2_k_q8_k);
-  set(TensorType::kQ3_K, gemm_q3_k_q8_k);
-  set(TensorType::kQ4_K, gemm_q4_k_q8_k);
-  set(TensorType::kQ5_K, gemm_q5_k_q8_k);
-  set(TensorType::kQ6_K, gemm_q6_k_q8_k);
-  set(TensorType::kF32, gemm_float<TensorType::kF32>);
-  set(TensorType::kF16, gemm_float<TensorType::kF16>);
-  set(TensorType::kBF16, gemm_float<TensorType::kBF16>);
+  set_shared_gemm_kernels(table);
 }
 
 }  // namespace tessera::quant::isa_kernels

@@ -19,6 +19,11 @@ namespace tessera::quant::isa_kernels {
 namespace {
 
 #include "quant/kernels/x86_common.inl"
+#include "quant/kernels/x86_gemm_common.inl"
+
+// Tile sizes: the whole scratch tile; 32 zmm registers hold its 16 accumulators plus the operands.
+constexpr int kRows = kGemmRows;
+constexpr int kTokens = kGemmTokens;
 
 // ---- matmul for the Q8_0 family (Q4_0, Q5_0, Q8_0, IQ4_NL, MXFP4 weights) ----
 // Prompt processing is compute bound, so operands are re-laid once to make the inner loop short:
@@ -108,48 +113,6 @@ void gemm_tile(const GemmScratch& L, const uint8_t* scratch, int64_t t0, float (
   }
 }
 
-template <int R>
-void gemm_tile_rows(int tokens, const GemmScratch& L, const uint8_t* scratch, int64_t t0,
-                    float (&result)[kGemmRows][kGemmTokens]) {
-  switch (tokens) {
-    case 4: return gemm_tile<R, 4>(L, scratch, t0, result);
-    case 3: return gemm_tile<R, 3>(L, scratch, t0, result);
-    case 2: return gemm_tile<R, 2>(L, scratch, t0, result);
-    default: return gemm_tile<R, 1>(L, scratch, t0, result);
-  }
-}
-
-template <class Block, class Decode, class Scale>
-void gemm_q8_0_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr, Decode decode,
-                      Scale scale) {
-  auto* scratch = static_cast<uint8_t*>(scratch_ptr);
-  const GemmScratch L = gemm_scratch_layout(args.k, args.n_tokens);
-  gemm_prepare_acts(args, L, scratch);
-  const auto* weights = static_cast<const Block*>(args.weights);
-  gemm_loop<kGemmRows, kGemmTokens>(
-      args, row_begin, row_end, static_cast<size_t>(L.nb_pad) * 64,  // 32 quant bytes + 32 scale bytes per block
-      [&](int64_t r0, int rows) { gemm_decode_rows(weights + r0 * L.nb, rows, L, scratch, decode, scale); },
-      [&](int rows, int tokens, int64_t t0, float(&result)[kGemmRows][kGemmTokens]) {
-        switch (rows) {
-          case 4: return gemm_tile_rows<4>(tokens, L, scratch, t0, result);
-          case 3: return gemm_tile_rows<3>(tokens, L, scratch, t0, result);
-          case 2: return gemm_tile_rows<2>(tokens, L, scratch, t0, result);
-          default: return gemm_tile_rows<1>(tokens, L, scratch, t0, result);
-        }
-      });
-}
-
-#define TESSERA_GEMM_KERNEL(name, Block, decode, scale)                                  \
-  void name(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch) { \
-    gemm_q8_0_family<Block>(args, row_begin, row_end, scratch, decode, scale);           \
-  }
-TESSERA_GEMM_KERNEL(gemm_q4_0_q8_0, BlockQ4_0, decode_q4_0, scale_d<BlockQ4_0>)
-TESSERA_GEMM_KERNEL(gemm_q5_0_q8_0, BlockQ5_0, decode_q5_0, scale_d<BlockQ5_0>)
-TESSERA_GEMM_KERNEL(gemm_q8_0_q8_0, BlockQ8_0, decode_q8_0, scale_d<BlockQ8_0>)
-TESSERA_GEMM_KERNEL(gemm_iq4_nl_q8_0, BlockIQ4_NL, decode_iq4_nl, scale_d<BlockIQ4_NL>)
-TESSERA_GEMM_KERNEL(gemm_mxfp4_q8_0, BlockMXFP4, decode_mxfp4, scale_mxfp4)
-#undef TESSERA_GEMM_KERNEL
-
 // ---- matmul for the k-quants and IQ4_XS against Q8_K ----
 // Same plan as above with 16-element groups: weight rows are decoded once per call to unsigned
 // quants (u8, the unsigned operand of vpdpbusd; IQ4_XS values get +128) with a float scale and
@@ -159,13 +122,7 @@ TESSERA_GEMM_KERNEL(gemm_mxfp4_q8_0, BlockMXFP4, decode_mxfp4, scale_mxfp4)
 
 // Super-block decoders: q[256] unsigned, scale[16] and offset[16] per 16-element group.
 void kdecode_q4_k(const BlockQ4_K& b, uint8_t* q, float* scale, float* offset) {
-  const float d = f16(b.d), dmin = f16(b.dmin);
-  for (int s = 0; s < 8; ++s) {
-    int sc, m;
-    q4k_scale_min(b.scales, s, sc, m);
-    scale[2 * s] = scale[2 * s + 1] = d * static_cast<float>(sc);
-    offset[2 * s] = offset[2 * s + 1] = dmin * static_cast<float>(m);
-  }
+  kscales_q4_k(b.d, b.dmin, b.scales, scale, offset);
   for (int c = 0; c < 4; ++c) {
     for (int l = 0; l < 32; ++l) {
       q[64 * c + l] = b.qs[32 * c + l] & 0xf;
@@ -175,13 +132,7 @@ void kdecode_q4_k(const BlockQ4_K& b, uint8_t* q, float* scale, float* offset) {
 }
 
 void kdecode_q5_k(const BlockQ5_K& b, uint8_t* q, float* scale, float* offset) {
-  const float d = f16(b.d), dmin = f16(b.dmin);
-  for (int s = 0; s < 8; ++s) {
-    int sc, m;
-    q4k_scale_min(b.scales, s, sc, m);
-    scale[2 * s] = scale[2 * s + 1] = d * static_cast<float>(sc);
-    offset[2 * s] = offset[2 * s + 1] = dmin * static_cast<float>(m);
-  }
+  kscales_q4_k(b.d, b.dmin, b.scales, scale, offset);
   for (int c = 0; c < 4; ++c) {
     for (int l = 0; l < 32; ++l) {
       q[64 * c + l] = static_cast<uint8_t>((b.qs[32 * c + l] & 0xf) | (((b.qh[l] >> (2 * c)) & 1) << 4));
@@ -191,11 +142,7 @@ void kdecode_q5_k(const BlockQ5_K& b, uint8_t* q, float* scale, float* offset) {
 }
 
 void kdecode_q6_k(const BlockQ6_K& b, uint8_t* q, float* scale, float* offset) {
-  const float d = f16(b.d);
-  for (int g = 0; g < 16; ++g) {
-    scale[g] = d * static_cast<float>(b.scales[g]);
-    offset[g] = 32.0f * scale[g];
-  }
+  kscales_q6_k(b, scale, offset);
   for (int h = 0; h < 2; ++h) {
     const uint8_t* ql = b.ql + 64 * h;
     const uint8_t* qh = b.qh + 32 * h;
@@ -210,11 +157,7 @@ void kdecode_q6_k(const BlockQ6_K& b, uint8_t* q, float* scale, float* offset) {
 }
 
 void kdecode_q3_k(const BlockQ3_K& b, uint8_t* q, float* scale, float* offset) {
-  const float d = f16(b.d);
-  for (int g = 0; g < 16; ++g) {
-    scale[g] = d * static_cast<float>(q3k_scale(b.scales, g));
-    offset[g] = 4.0f * scale[g];  // q3 = low + 4 * high, value = q3 - 4
-  }
+  kscales_q3_k(b, scale, offset);
   for (int h = 0; h < 2; ++h) {
     for (int g = 0; g < 4; ++g) {
       for (int l = 0; l < 32; ++l) {
@@ -226,11 +169,7 @@ void kdecode_q3_k(const BlockQ3_K& b, uint8_t* q, float* scale, float* offset) {
 }
 
 void kdecode_q2_k(const BlockQ2_K& b, uint8_t* q, float* scale, float* offset) {
-  const float d = f16(b.d), dmin = f16(b.dmin);
-  for (int g = 0; g < 16; ++g) {
-    scale[g] = d * static_cast<float>(b.scales[g] & 0xf);
-    offset[g] = dmin * static_cast<float>(b.scales[g] >> 4);
-  }
+  kscales_q2_k(b, scale, offset);
   for (int h = 0; h < 2; ++h) {
     for (int g = 0; g < 4; ++g) {
       for (int l = 0; l < 32; ++l) q[128 * h + 32 * g + l] = (b.qs[32 * h + l] >> (2 * g)) & 3;
@@ -246,43 +185,6 @@ void kdecode_iq4_xs(const BlockIQ4_XS& b, uint8_t* q, float* scale, float* offse
     for (int j = 0; j < 16; ++j) {
       q[32 * s + j] = static_cast<uint8_t>(kIq4nlValues[b.qs[16 * s + j] & 0xf] + 128);
       q[32 * s + 16 + j] = static_cast<uint8_t>(kIq4nlValues[b.qs[16 * s + j] >> 4] + 128);
-    }
-  }
-}
-
-void kgemm_prepare_acts(const MatmulArgs& args, const KGemmScratch& L, uint8_t* scratch) {
-  const int64_t k = args.k, groups = k / 16;
-  for (int64_t t = 0; t < args.n_tokens; ++t) {
-    const auto* a = static_cast<const BlockQ8_K*>(args.acts) + t * L.n_super;
-    auto* q = reinterpret_cast<int8_t*>(scratch + L.act_q) + t * k;
-    float* d = reinterpret_cast<float*>(scratch + L.act_d) + t * L.n_super;
-    float* sum4 = reinterpret_cast<float*>(scratch + L.act_sum4) + t * groups * 4;
-    for (int64_t sb = 0; sb < L.n_super; ++sb) {
-      std::memcpy(q + 256 * sb, a[sb].qs, 256);
-      d[sb] = a[sb].d;
-      for (int g = 0; g < 16; ++g) {
-        // Spread over the 4 lanes of the group: a quarter each (exact, a power of two).
-        const float v = a[sb].d * static_cast<float>(a[sb].bsums[g]) * 0.25f;
-        _mm_storeu_ps(sum4 + (16 * sb + g) * 4, _mm_set1_ps(v));
-      }
-    }
-  }
-}
-
-template <class Block, class Decode>
-void kgemm_decode_rows(const Block* w, int rows, int64_t k, const KGemmScratch& L, uint8_t* scratch, Decode decode) {
-  const int64_t groups = k / 16;
-  for (int r = 0; r < rows; ++r) {
-    uint8_t* q = scratch + L.w_q + r * k;
-    float* s4 = reinterpret_cast<float*>(scratch + L.w_s4) + r * groups * 4;
-    float* m4 = reinterpret_cast<float*>(scratch + L.w_m4) + r * groups * 4;
-    for (int64_t sb = 0; sb < L.n_super; ++sb) {
-      float scale[16], offset[16];
-      decode(w[r * L.n_super + sb], q + 256 * sb, scale, offset);
-      for (int g = 0; g < 16; ++g) {
-        _mm_storeu_ps(s4 + (16 * sb + g) * 4, _mm_set1_ps(scale[g]));
-        _mm_storeu_ps(m4 + (16 * sb + g) * 4, _mm_set1_ps(offset[g]));
-      }
     }
   }
 }
@@ -321,48 +223,6 @@ void kgemm_tile(const KGemmScratch& L, int64_t k, const uint8_t* scratch, int64_
     for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
   }
 }
-
-template <int R>
-void kgemm_tile_rows(int tokens, const KGemmScratch& L, int64_t k, const uint8_t* scratch, int64_t t0,
-                     float (&result)[kGemmRows][kGemmTokens]) {
-  switch (tokens) {
-    case 4: return kgemm_tile<R, 4>(L, k, scratch, t0, result);
-    case 3: return kgemm_tile<R, 3>(L, k, scratch, t0, result);
-    case 2: return kgemm_tile<R, 2>(L, k, scratch, t0, result);
-    default: return kgemm_tile<R, 1>(L, k, scratch, t0, result);
-  }
-}
-
-template <class Block, class Decode>
-void gemm_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr, Decode decode) {
-  auto* scratch = static_cast<uint8_t*>(scratch_ptr);
-  const KGemmScratch L = kgemm_scratch_layout(args.k, args.n_tokens);
-  kgemm_prepare_acts(args, L, scratch);
-  const auto* weights = static_cast<const Block*>(args.weights);
-  gemm_loop<kGemmRows, kGemmTokens>(
-      args, row_begin, row_end, static_cast<size_t>(args.k) * 2,  // quants + per-group sums
-      [&](int64_t r0, int rows) { kgemm_decode_rows(weights + r0 * L.n_super, rows, args.k, L, scratch, decode); },
-      [&](int rows, int tokens, int64_t t0, float(&result)[kGemmRows][kGemmTokens]) {
-        switch (rows) {
-          case 4: return kgemm_tile_rows<4>(tokens, L, args.k, scratch, t0, result);
-          case 3: return kgemm_tile_rows<3>(tokens, L, args.k, scratch, t0, result);
-          case 2: return kgemm_tile_rows<2>(tokens, L, args.k, scratch, t0, result);
-          default: return kgemm_tile_rows<1>(tokens, L, args.k, scratch, t0, result);
-        }
-      });
-}
-
-#define TESSERA_KGEMM_KERNEL(name, Block, decode)                                        \
-  void name(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch) { \
-    gemm_k_family<Block>(args, row_begin, row_end, scratch, decode);                     \
-  }
-TESSERA_KGEMM_KERNEL(gemm_q2_k_q8_k, BlockQ2_K, kdecode_q2_k)
-TESSERA_KGEMM_KERNEL(gemm_q3_k_q8_k, BlockQ3_K, kdecode_q3_k)
-TESSERA_KGEMM_KERNEL(gemm_q4_k_q8_k, BlockQ4_K, kdecode_q4_k)
-TESSERA_KGEMM_KERNEL(gemm_q5_k_q8_k, BlockQ5_K, kdecode_q5_k)
-TESSERA_KGEMM_KERNEL(gemm_q6_k_q8_k, BlockQ6_K, kdecode_q6_k)
-TESSERA_KGEMM_KERNEL(gemm_iq4_xs_q8_k, BlockIQ4_XS, kdecode_iq4_xs)
-#undef TESSERA_KGEMM_KERNEL
 
 // ---- matmul for F32 / F16 / BF16 weights ----
 // Both operands are widened to f32 once (weights kGemmRows rows at a time), then a 4 × 4 tile of
@@ -408,64 +268,13 @@ void fgemm_tile(const FGemmScratch& L, const uint8_t* scratch, int64_t t0, float
   }
 }
 
-template <int R>
-void fgemm_tile_rows(int tokens, const FGemmScratch& L, const uint8_t* scratch, int64_t t0,
-                     float (&result)[kGemmRows][kGemmTokens]) {
-  switch (tokens) {
-    case 4: return fgemm_tile<R, 4>(L, scratch, t0, result);
-    case 3: return fgemm_tile<R, 3>(L, scratch, t0, result);
-    case 2: return fgemm_tile<R, 2>(L, scratch, t0, result);
-    default: return fgemm_tile<R, 1>(L, scratch, t0, result);
-  }
-}
-
-template <TensorType kType>
-void gemm_float(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
-  auto* scratch = static_cast<uint8_t*>(scratch_ptr);
-  const FGemmScratch L = fgemm_scratch_layout(args.k, args.n_tokens);
-  const size_t elem = kType == TensorType::kF32 ? 4 : 2;
-  const auto* acts = static_cast<const uint8_t*>(args.acts);
-  const auto* weights = static_cast<const uint8_t*>(args.weights);
-  for (int64_t t = 0; t < args.n_tokens; ++t) {
-    widen_row<kType>(acts + t * args.k * elem, args.k, L.k_pad,
-                     reinterpret_cast<float*>(scratch + L.act) + t * L.k_pad);
-  }
-  gemm_loop<kGemmRows, kGemmTokens>(
-      args, row_begin, row_end, static_cast<size_t>(L.k_pad) * 4,
-      [&](int64_t r0, int rows) {
-        for (int r = 0; r < rows; ++r) {
-          widen_row<kType>(weights + (r0 + r) * args.k * elem, args.k, L.k_pad,
-                           reinterpret_cast<float*>(scratch + L.w) + r * L.k_pad);
-        }
-      },
-      [&](int rows, int tokens, int64_t t0, float(&result)[kGemmRows][kGemmTokens]) {
-        switch (rows) {
-          case 4: return fgemm_tile_rows<4>(tokens, L, scratch, t0, result);
-          case 3: return fgemm_tile_rows<3>(tokens, L, scratch, t0, result);
-          case 2: return fgemm_tile_rows<2>(tokens, L, scratch, t0, result);
-          default: return fgemm_tile_rows<1>(tokens, L, scratch, t0, result);
-        }
-      });
-}
+#include "quant/kernels/x86_gemm_drivers.inl"
 
 }  // namespace
 
 void register_avx512_gemm_kernels(KernelTable& table) {
-  auto set = [&](TensorType type, GemmFn fn) { table.gemm[static_cast<size_t>(type)] = fn; };
-  set(TensorType::kQ4_0, gemm_q4_0_q8_0);
-  set(TensorType::kQ5_0, gemm_q5_0_q8_0);
-  set(TensorType::kQ8_0, gemm_q8_0_q8_0);
-  set(TensorType::kIQ4_NL, gemm_iq4_nl_q8_0);
-  set(TensorType::kMXFP4, gemm_mxfp4_q8_0);
-  set(TensorType::kQ2_K, gemm_q2_k_q8_k);
-  set(TensorType::kQ3_K, gemm_q3_k_q8_k);
-  set(TensorType::kQ4_K, gemm_q4_k_q8_k);
-  set(TensorType::kQ5_K, gemm_q5_k_q8_k);
-  set(TensorType::kQ6_K, gemm_q6_k_q8_k);
-  set(TensorType::kIQ4_XS, gemm_iq4_xs_q8_k);
-  set(TensorType::kF32, gemm_float<TensorType::kF32>);
-  set(TensorType::kF16, gemm_float<TensorType::kF16>);
-  set(TensorType::kBF16, gemm_float<TensorType::kBF16>);
+  set_shared_gemm_kernels(table);
+  table.gemm[static_cast<size_t>(TensorType::kIQ4_XS)] = gemm_k_family<BlockIQ4_XS, kdecode_iq4_xs>;
 }
 
 }  // namespace tessera::quant::isa_kernels

@@ -1,7 +1,7 @@
 // 256-bit helpers and Q8_0-family block decoders shared by the x86 kernel translation units
-// (dot_avx2.cpp, dot_avx512.cpp, gemm_avx512.cpp). Included inside an anonymous namespace of each,
-// so every TU compiles its own private copy under its own ISA flags; everything here is `inline`
-// or a template, so a TU that uses only part of it gets no unused-function warnings.
+// (dot_avx2.cpp, dot_avx512.cpp, gemm_avx2.cpp, gemm_avx512.cpp). Included inside an anonymous
+// namespace of each, so every TU compiles its own private copy under its own ISA flags; everything
+// here is `inline` or a template, so a TU that uses only part of it gets no unused-function warnings.
 
 inline float hsum_ps(__m256 v) {
   __m128 x = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

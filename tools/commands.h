@@ -11,6 +11,7 @@ using Args = std::vector<std::string>;
 
 int run_inspect(const Args& args);
 int run_quantize(const Args& args);
+int run_run(const Args& args);
 int run_tokenize(const Args& args);
 
 // The model used when -m / FILE is omitted: the one ./setup.sh installs.

@@ -15,6 +15,7 @@ struct Subcommand {
 };
 
 constexpr Subcommand kSubcommands[] = {
+    {"run", tessera::tools::run_run, "generate text from a prompt"},
     {"inspect", tessera::tools::run_inspect, "show a GGUF file's header, metadata, tensors and totals"},
     {"quantize", tessera::tools::run_quantize, "convert a GGUF model to a quantization type (Q4_K_M, Q8_0, ...)"},
     {"tokenize", tessera::tools::run_tokenize, "print the token ids a GGUF vocabulary gives a text"},

@@ -1,0 +1,1 @@
+target_sources(tessera_core PRIVATE src/sampling/sampler.cpp)

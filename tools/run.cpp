@@ -177,6 +177,7 @@ int run_run(const Args& args) {
     }
   }
   fmt::print("{}\n", decoder.finish());
+  std::fflush(stdout);  // the text ends before the timings on a shared terminal
   const double gen_seconds = seconds_since(gen_start);
   fmt::print(stderr, "prompt: {} tokens in {:.2f} s ({:.1f} tokens/s)\n", prompt.size(), prompt_seconds,
              prompt.size() / std::max(prompt_seconds, 1e-9));

@@ -20,8 +20,9 @@ void tokenize_spm(const Vocab& vocab, std::string_view text, bool split_at_space
 // cut before each such mark without changing the result.
 bool spm_can_split_at_spaces(const Vocab& vocab);
 
-// Byte-level BPE on one pre-tokenized word, given as its raw bytes (each byte stands for its
-// GPT-2 byte-level character): merges by lowest merge rank.
+// BPE on one pre-tokenized word, given as its raw bytes: merges by lowest merge rank. Byte-level
+// vocabularies start from each byte's GPT-2 character; the others (flags().byte_level false) from
+// each UTF-8 character, with <0xNN> tokens for a character that is not a token.
 void tokenize_bpe_word(const Vocab& vocab, std::string_view word, std::vector<TokenId>& out);
 
 // WordPiece (BERT): BERT normalisation, splitting on whitespace and punctuation, then greedy

@@ -27,6 +27,11 @@ struct PreTokenizerSpec {
   bool add_bos = false;                           // the family adds BOS unless the file says otherwise
   bool add_sep = false;                           // ... adds SEP at the end (RoBERTa-style encoders)
   bool no_bos = false;                            // ... has no BOS token, whatever the default id
+  bool clean_spaces = true;                       // detokenize tidies " ," and " 's" by default
+  bool escape_spaces = false;                     // spaces become U+2581 before splitting (Gemma 4)
+  bool byte_level = true;                         // merges on GPT-2 byte-level characters, else raw UTF-8
+  bool force_add_bos = false;                     // BOS even when the file says add_bos_token = false
+  bool newlines_whole = false;                    // a newline-only word that is a token stays whole
 };
 
 // The row for `name`, or nullptr when it is not in the table.

@@ -3,6 +3,7 @@
 // (case-insensitive groups spelled out, possessive quantifiers dropped), the original is used:
 // PCRE2 supports it. Adding a name is adding a row.
 #include <array>
+#include <cstdint>
 
 #include "tokenizer/pre_tokenizer.h"
 
@@ -123,75 +124,114 @@ const Patterns kLaguna = {R"([^\n]+|[\n]+)", kQwen2[0]};
 const Patterns kExaoneMoe = {
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+)",
 };
+// Qwen2's regex without the English contractions (Turkish apostrophe suffixes stay attached).
+const Patterns kUfakzeka = {
+    R"([^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
+};
+const Patterns kLines = {R"([^\n]+|[\n]+)"};
+const Patterns kNonSpace = {R"(\S+)"};
 const Patterns kMiniCpm5 = {
     R"(\p{N}{1,3})",
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}+| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)",
 };
 
+// Per-row behaviour, as llama.cpp's loader sets it for each name.
+enum RowFlag : uint32_t {
+  kIgnoreMerges = 1u << 0,   // a pre-tokenized word that is a token is emitted whole
+  kAddBos = 1u << 1,         // adds BOS unless the file says otherwise
+  kAddSep = 1u << 2,         // RoBERTa-style encoders end with SEP
+  kNoBos = 1u << 3,          // the family has no BOS token (ChatGLM)
+  kNoCleanSpaces = 1u << 4,  // detokenize keeps " ," and " 's" (clean_spaces off)
+  kSpmStyle = 1u << 5,       // spaces become U+2581 first; merges on raw UTF-8; <0xNN> fallback
+  kRawUtf8 = 1u << 6,        // merges on raw UTF-8 characters, not GPT-2 byte-level ones
+  kForceBos = 1u << 7,       // BOS is added even when the file says add_bos_token = false (Gemma 4)
+  kNewlinesWhole = 1u << 8,  // a word of only newlines that is a token is emitted whole (Gemma 4)
+};
+
 struct Row {
   std::string_view name;
   const Patterns* patterns;
-  bool ignore_merges;
-  bool add_bos;
-  bool add_sep = false;  // RoBERTa-style encoders end with SEP
-  bool no_bos = false;   // the family has no BOS token (ChatGLM)
+  uint32_t flags;
 };
+
+constexpr uint32_t kLlama3Flags = kIgnoreMerges | kAddBos;
+constexpr uint32_t kKeep = kNoCleanSpaces;
+constexpr uint32_t kGemma4Flags = kSpmStyle | kForceBos | kNewlinesWhole;
 
 // clang-format off
 const Row kRows[] = {
-    {"default", &kDefault, false, false},
-    {"llama3", &kLlama3, true, true}, {"llama-v3", &kLlama3, true, true}, {"llama-bpe", &kLlama3, true, true},
-    {"falcon3", &kLlama3, true, true}, {"falcon-h1", &kLlama3, true, true}, {"pixtral", &kLlama3, true, true},
-    {"midm-2.0", &kLlama3, true, true}, {"lfm2", &kLlama3, true, true}, {"jina-v5-nano", &kLlama3, true, true},
-    {"dbrx", &kLlama3, false, false}, {"smaug-bpe", &kLlama3, false, false},
-    {"jais-2", &kJais2, false, false},
-    {"deepseek-llm", &kDeepseekLlm, false, false},
-    {"deepseek-coder", &kDeepseekCoder, false, false},
-    {"deepseek-v3", &kDeepseekV3, false, false}, {"hunyuan-dense", &kDeepseekV3, false, false},
-    {"joyai-llm", &kDeepseekV3, false, false},
-    {"spark2_5", &kSpark25, false, false},
-    {"youtu", &kYoutu, true, false},
-    {"falcon", &kFalcon, false, false},
-    {"mpt", &kGpt2, false, false}, {"olmo", &kGpt2, false, false}, {"jais", &kGpt2, false, false},
-    {"trillion", &kGpt2, false, false}, {"granite-docling", &kGpt2, false, false},
-    {"gpt-2", &kGpt2, false, false}, {"phi-2", &kGpt2, false, false}, {"jina-es", &kGpt2, false, false},
-    {"jina-de", &kGpt2, false, false}, {"gigachat", &kGpt2, false, false}, {"jina-v2-es", &kGpt2, false, false},
-    {"jina-v2-de", &kGpt2, false, false}, {"a.x-4.0", &kGpt2, false, false}, {"mellum", &kGpt2, false, false},
-    {"modern-bert", &kGpt2, false, false}, {"exaone4", &kGpt2, false, false},
-    {"jina-v1-en", &kGpt2, false, false, true}, {"jina-v2-code", &kGpt2, false, false, true},
-    {"roberta-bpe", &kGpt2, false, false, true},
-    {"starcoder", &kStarcoder, false, false}, {"refact", &kStarcoder, false, false},
-    {"command-r", &kStarcoder, false, false}, {"smollm", &kStarcoder, false, false},
-    {"codeshell", &kStarcoder, false, false}, {"exaone", &kStarcoder, false, false},
-    {"minerva-7b", &kStarcoder, false, false}, {"mellum2", &kStarcoder, false, false},
-    {"qwen2", &kQwen2, false, false}, {"deepseek-r1-qwen", &kQwen2, false, false}, {"kormo", &kQwen2, false, false},
-    {"f2llmv2", &kQwen2, false, false}, {"stablelm2", &kQwen2, false, false}, {"hunyuan", &kQwen2, false, false},
-    {"solar-open", &kQwen2, false, false}, {"megrez", &kQwen2, false, false}, {"grok-2", &kQwen2, false, false},
-    {"qwen35", &kQwen35, false, false},
-    {"poro-chat", &kBloom, false, false}, {"bloom", &kBloom, false, false}, {"gpt3-finnish", &kBloom, false, false},
-    {"glm4", &kChatGlm4, false, false, false, true}, {"chatglm-bpe", &kChatGlm4, false, false, false, true},
-    {"viking", &kViking, false, false},
-    {"tekken", &kTekken, true, true},
-    {"chameleon", &kChameleon, false, true},
-    {"gpt-4o", &kGpt4o, false, false}, {"llama4", &kGpt4o, false, false}, {"kanana2", &kGpt4o, false, false},
-    {"talkie", &kGpt4o, false, false}, {"minimax-m2", &kGpt4o, false, false},
-    {"granite-embed-multi-97m", &kGraniteEmbedMulti, true, false},
-    {"tiny_aya", &kTinyAya, false, false}, {"cohere2moe", &kTinyAya, false, false},
-    {"kimi-k2", &kKimiK2, false, false},
-    {"superbpe", &kSuperBpe, false, false},
-    {"bailingmoe", &kBailingMoe, false, false}, {"bailingmoe2", &kBailingMoe, false, false},
-    {"llada-moe", &kBailingMoe, false, false},
-    {"seed-coder", &kSeedCoder, false, false},
-    {"afmoe", &kAfmoe, false, false},
-    {"laguna", &kLaguna, false, false},
-    {"exaone-moe", &kExaoneMoe, false, false},
-    {"minicpm5", &kMiniCpm5, true, false},
+    {"default", &kDefault, 0},
+    {"llama3", &kLlama3, kLlama3Flags}, {"llama-v3", &kLlama3, kLlama3Flags}, {"llama-bpe", &kLlama3, kLlama3Flags},
+    {"falcon3", &kLlama3, kLlama3Flags}, {"falcon-h1", &kLlama3, kLlama3Flags}, {"pixtral", &kLlama3, kLlama3Flags},
+    {"midm-2.0", &kLlama3, kLlama3Flags}, {"lfm2", &kLlama3, kLlama3Flags}, {"jina-v5-nano", &kLlama3, kLlama3Flags},
+    {"dbrx", &kLlama3, 0}, {"smaug-bpe", &kLlama3, 0},
+    {"jais-2", &kJais2, 0},
+    {"deepseek-llm", &kDeepseekLlm, kKeep},
+    {"deepseek-coder", &kDeepseekCoder, kKeep},
+    {"deepseek-v3", &kDeepseekV3, kKeep}, {"hunyuan-dense", &kDeepseekV3, kKeep},
+    {"joyai-llm", &kDeepseekV3, kKeep}, {"hy_v4", &kDeepseekV3, kKeep},
+    {"spark2_5", &kSpark25, kKeep},
+    {"youtu", &kYoutu, kIgnoreMerges | kKeep},
+    {"falcon", &kFalcon, 0},
+    {"mpt", &kGpt2, 0}, {"olmo", &kGpt2, 0}, {"jais", &kGpt2, 0},
+    {"trillion", &kGpt2, kKeep}, {"granite-docling", &kGpt2, kKeep},
+    {"gpt-2", &kGpt2, 0}, {"phi-2", &kGpt2, 0}, {"jina-es", &kGpt2, 0},
+    {"jina-de", &kGpt2, 0}, {"gigachat", &kGpt2, 0}, {"jina-v2-es", &kGpt2, 0},
+    {"jina-v2-de", &kGpt2, 0}, {"a.x-4.0", &kGpt2, 0}, {"mellum", &kGpt2, 0},
+    {"modern-bert", &kGpt2, 0}, {"exaone4", &kGpt2, 0},
+    {"jina-v1-en", &kGpt2, kAddSep}, {"jina-v2-code", &kGpt2, kAddSep},
+    {"roberta-bpe", &kGpt2, kAddSep},
+    {"starcoder", &kStarcoder, 0}, {"refact", &kStarcoder, 0},
+    {"command-r", &kStarcoder, kKeep}, {"smollm", &kStarcoder, kKeep},
+    {"codeshell", &kStarcoder, 0}, {"exaone", &kStarcoder, 0},
+    {"minerva-7b", &kStarcoder, 0}, {"mellum2", &kStarcoder, 0},
+    {"qwen2", &kQwen2, kKeep}, {"deepseek-r1-qwen", &kQwen2, kKeep}, {"kormo", &kQwen2, kKeep},
+    {"f2llmv2", &kQwen2, kKeep}, {"stablelm2", &kQwen2, 0}, {"hunyuan", &kQwen2, kKeep},
+    {"solar-open", &kQwen2, kKeep}, {"megrez", &kQwen2, 0}, {"grok-2", &kQwen2, kKeep},
+    {"ufakzeka", &kUfakzeka, kKeep},
+    {"qwen35", &kQwen35, kKeep},
+    {"poro-chat", &kBloom, kKeep}, {"bloom", &kBloom, 0}, {"gpt3-finnish", &kBloom, 0},
+    {"glm4", &kChatGlm4, kNoBos}, {"chatglm-bpe", &kChatGlm4, kNoBos},
+    {"viking", &kViking, kKeep},
+    {"tekken", &kTekken, kIgnoreMerges | kAddBos | kKeep},
+    {"chameleon", &kChameleon, kAddBos | kKeep},
+    {"gpt-4o", &kGpt4o, kKeep}, {"llama4", &kGpt4o, kKeep}, {"kanana2", &kGpt4o, kKeep},
+    {"talkie", &kGpt4o, kKeep}, {"minimax-m2", &kGpt4o, kKeep},
+    {"granite-embed-multi-97m", &kGraniteEmbedMulti, kIgnoreMerges | kKeep},
+    {"tiny_aya", &kTinyAya, kKeep}, {"cohere2moe", &kTinyAya, kKeep},
+    {"kimi-k2", &kKimiK2, kKeep},
+    {"superbpe", &kSuperBpe, kKeep},
+    {"bailingmoe", &kBailingMoe, kKeep}, {"bailingmoe2", &kBailingMoe, kKeep},
+    {"llada-moe", &kBailingMoe, kKeep},
+    {"seed-coder", &kSeedCoder, kKeep},
+    {"afmoe", &kAfmoe, kKeep},
+    {"laguna", &kLaguna, kKeep},
+    {"exaone-moe", &kExaoneMoe, 0},
+    {"minicpm5", &kMiniCpm5, kIgnoreMerges},
+    // SentencePiece-shaped BPE: no word splitting beyond newline runs.
+    {"gemma4", &kLines, kGemma4Flags}, {"granite-embed-multi-311m", &kLines, kGemma4Flags},
+    {"sarvam-moe", &kLines, kSpmStyle | kKeep},
+    // jina-embeddings-v2-base-zh: runs of non-space, merged on raw UTF-8.
+    {"whitespace", &kNonSpace, kRawUtf8},
 };
 // clang-format on
 
 std::vector<PreTokenizerSpec> build_specs() {
   std::vector<PreTokenizerSpec> specs;
-  for (const Row& r : kRows) specs.push_back({r.name, r.patterns, r.ignore_merges, r.add_bos, r.add_sep, r.no_bos});
+  for (const Row& r : kRows) {
+    const auto has = [&](uint32_t f) { return (r.flags & f) != 0; };
+    PreTokenizerSpec spec{r.name, r.patterns};
+    spec.ignore_merges = has(kIgnoreMerges);
+    spec.add_bos = has(kAddBos) || has(kForceBos);
+    spec.add_sep = has(kAddSep);
+    spec.no_bos = has(kNoBos);
+    spec.clean_spaces = !has(kNoCleanSpaces);
+    spec.escape_spaces = has(kSpmStyle);
+    spec.byte_level = !has(kSpmStyle) && !has(kRawUtf8);
+    spec.force_add_bos = has(kForceBos);
+    spec.newlines_whole = has(kNewlinesWhole);
+    specs.push_back(spec);
+  }
   return specs;
 }
 

@@ -1,5 +1,6 @@
 target_sources(tessera_core PRIVATE
   src/tokenizer/bpe.cpp
+  src/tokenizer/plamo2.cpp
   src/tokenizer/pre_tokenizer.cpp
   src/tokenizer/pre_tokenizer_table.cpp
   src/tokenizer/rwkv.cpp

@@ -7,6 +7,14 @@
 
 namespace tessera::tokenizer {
 
+namespace {
+
+bool is_ascii_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+}  // namespace
+
 std::vector<Fragment> partition_special(const Vocab& vocab, const std::vector<TokenId>& special_by_length,
                                         std::string_view text, bool parse_special) {
   std::list<Fragment> fragments;
@@ -21,13 +29,17 @@ std::vector<Fragment> partition_special(const Vocab& vocab, const std::vector<To
         const size_t found = text.substr(it->begin, it->end - it->begin).find(needle);
         if (found == std::string_view::npos) break;
         const size_t pos = it->begin + found, end = it->end;
-        if (pos > it->begin) fragments.insert(it, {kNoToken, it->begin, pos});
+        size_t left_end = pos, right_begin = pos + needle.size();
+        // lstrip/rstrip: the whitespace beside the token goes with it (llama.cpp: C isspace).
+        while (data.lstrip && left_end > it->begin && is_ascii_space(text[left_end - 1])) --left_end;
+        while (data.rstrip && right_begin < end && is_ascii_space(text[right_begin])) ++right_begin;
+        if (left_end > it->begin) fragments.insert(it, {kNoToken, it->begin, left_end});
         // `it` becomes the token; the rest, if any, follows as a new plain fragment.
         it->token = id;
         it->begin = pos;
         it->end = pos + needle.size();
-        if (it->end == end) break;
-        it = fragments.insert(std::next(it), {kNoToken, it->end, end});
+        if (right_begin == end) break;
+        it = fragments.insert(std::next(it), {kNoToken, right_begin, end});
       }
     }
   }

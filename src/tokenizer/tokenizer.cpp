@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "tokenizer/algorithms.h"
+#include "tokenizer/plamo2.h"
 #include "tokenizer/pre_tokenizer.h"
 #include "tokenizer/rwkv.h"
 #include "tokenizer/ugm.h"
@@ -15,6 +16,9 @@ namespace tessera::tokenizer {
 namespace {
 
 const std::string kSpaceMark = "\xE2\x96\x81";  // U+2581, SentencePiece's visible space
+// HybridDNA k-mer tokens end with U+E000 so that they differ from BPE tokens of the same letters;
+// the marker is part of the token's text for lookup but is not printed.
+const std::string kDnaMarker = "\xEE\x80\x80";
 
 std::string escape_spaces(std::string_view text) {
   std::string out;
@@ -94,6 +98,10 @@ Result<Tokenizer> Tokenizer::from_vocab(Vocab vocab) {
     tok.ugm_ = std::make_unique<UgmModel>(std::move(ugm).value());
   } else if (v.type() == VocabType::kRwkv) {
     tok.rwkv_ = std::make_unique<RwkvTrie>(v);
+  } else if (v.type() == VocabType::kPlamo2) {
+    Result<Plamo2Model> plamo2 = Plamo2Model::create(v);
+    if (!plamo2) return plamo2.status();
+    tok.plamo2_ = std::make_unique<Plamo2Model>(std::move(plamo2).value());
   }
   if (v.type() == VocabType::kSpm) tok.spm_split_at_spaces_ = spm_can_split_at_spaces(v);
   for (size_t i = 0; i < v.size(); ++i) {
@@ -116,16 +124,72 @@ void Tokenizer::tokenize_fragment(std::string_view text, bool after_special, std
       break;
     }
     case VocabType::kBpe: {
-      const std::string clean = sanitize_utf8(text);
-      for (const auto& [begin, end] : pre_->split(clean)) {
-        tokenize_bpe_word(v, std::string_view(clean).substr(begin, end - begin), out);
+      std::string clean = sanitize_utf8(text);
+      if (v.flags().escape_spaces) clean = escape_spaces(clean);
+      if (v.flags().drop_whitespace) {
+        tokenize_whitespace_words(clean, out);
+      } else if (v.flags().dna_kmers) {
+        tokenize_dna(clean, out);
+      } else {
+        tokenize_bpe_words(clean, out);
       }
       break;
     }
     case VocabType::kWpm: tokenize_wpm(v, text, out); break;
     case VocabType::kUgm: ugm_->tokenize(text, out); break;
     case VocabType::kRwkv: rwkv_->tokenize(text, out); break;  // raw bytes, like SPM
+    case VocabType::kPlamo2: plamo2_->tokenize(text, out); break;
     case VocabType::kCount: break;
+  }
+}
+
+void Tokenizer::tokenize_bpe_words(std::string_view text, std::vector<TokenId>& out) const {
+  for (const auto& [begin, end] : pre_->split(text)) tokenize_bpe_word(*vocab_, text.substr(begin, end - begin), out);
+}
+
+// llama.cpp's "whitespace" tokenizer model: whitespace only separates words (it is dropped), words
+// are lowercased when the normaliser says so, then each word is pre-tokenized and merged.
+void Tokenizer::tokenize_whitespace_words(std::string_view text, std::vector<TokenId>& out) const {
+  std::string word;
+  for (size_t i = 0; i < text.size();) {
+    size_t n = 0;
+    const uint32_t cp = decode_utf8(text, i, n);
+    i += n;
+    if (is_whitespace(cp)) {
+      tokenize_bpe_words(word, out);
+      word.clear();
+    } else {
+      append_utf8(vocab_->flags().lowercase ? to_lower(cp) : cp, word);
+    }
+  }
+  tokenize_bpe_words(word, out);
+}
+
+// llama.cpp's "hybriddna" model: text between "<dna>" and "</dna>" (both tokens) is uppercased
+// and cut into 6-mers, the last padded with 'A'; each 6-mer is the token spelled with the
+// U+E000 marker after it, or <oov>. Everything else is BPE. Without the three tokens: plain BPE.
+void Tokenizer::tokenize_dna(std::string_view text, std::vector<TokenId>& out) const {
+  const std::string_view open = "<dna>", close = "</dna>";
+  const TokenId begin_id = vocab_->find(open), end_id = vocab_->find(close), oov = vocab_->find("<oov>");
+  if (begin_id == kNoToken || end_id == kNoToken || oov == kNoToken) return tokenize_bpe_words(text, out);
+  constexpr size_t kK = 6;
+  for (size_t pos = 0; pos < text.size();) {
+    const size_t start = text.find(open, pos);
+    tokenize_bpe_words(text.substr(pos, start == text.npos ? text.npos : start - pos), out);
+    if (start == text.npos) break;
+    out.push_back(begin_id);
+    const size_t content = start + open.size(), end = text.find(close, content);
+    std::string seq(text.substr(content, end == text.npos ? text.npos : end - content));
+    for (char& c : seq) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 32) : c;
+    for (size_t i = 0; i < seq.size(); i += kK) {
+      std::string kmer = seq.substr(i, kK);
+      kmer.append(kK - kmer.size(), 'A');
+      const TokenId id = vocab_->find(kmer + kDnaMarker);
+      out.push_back(id != kNoToken ? id : oov);
+    }
+    if (end == text.npos) break;
+    out.push_back(end_id);
+    pos = end + close.size();
   }
 }
 
@@ -136,7 +200,9 @@ std::vector<TokenId> Tokenizer::tokenize(std::string_view text, const TokenizeOp
   out.reserve(text.size() / 3 + 4);
   // BERT always frames with CLS ... SEP; the others follow add_bos / add_eos.
   const bool wpm = v.type() == VocabType::kWpm;
-  if (options.add_special && (v.flags().add_bos || wpm) && sp.bos != kNoToken) out.push_back(sp.bos);
+  // llama.cpp never adds BOS/EOS to PLaMo-2 text, whatever the file says.
+  const bool add_special = options.add_special && v.type() != VocabType::kPlamo2;
+  if (add_special && (v.flags().add_bos || wpm) && sp.bos != kNoToken) out.push_back(sp.bos);
   bool after_special = true;  // SentencePiece: a space prefix at the start and after special tokens
   for (const Fragment& f : partition_special(v, special_by_length_, text, options.parse_special)) {
     if (f.token != kNoToken) {
@@ -147,7 +213,7 @@ std::vector<TokenId> Tokenizer::tokenize(std::string_view text, const TokenizeOp
       after_special = false;
     }
   }
-  if (options.add_special) {
+  if (add_special) {
     if ((v.flags().add_sep || wpm) && sp.sep != kNoToken) {
       out.push_back(sp.sep);
     } else if (v.flags().add_eos && sp.eos != kNoToken) {
@@ -162,6 +228,12 @@ std::string Tokenizer::token_to_piece(TokenId id, bool special) const {
   if (!v.valid(id)) return {};
   const TokenData& t = v.token(id);
   if (v.type() == VocabType::kRwkv) return rwkv_->bytes(id);
+  if (v.type() == VocabType::kPlamo2) {
+    // llama.cpp prints every PLaMo-2 token as its text, bytes as their byte, control ones only if asked.
+    if (t.type == TokenType::kControl || t.type == TokenType::kUnknown) return special ? t.text : std::string();
+    const int b = t.type == TokenType::kByte ? parse_byte_token(t.text) : -1;
+    return b >= 0 ? std::string(1, static_cast<char>(b)) : t.text;
+  }
   switch (t.type) {
     case TokenType::kControl:
     case TokenType::kUnknown: return special ? t.text : std::string();
@@ -175,11 +247,18 @@ std::string Tokenizer::token_to_piece(TokenId id, bool special) const {
     case TokenType::kUnused: return {};  // the reference prints nothing for these
   }
   switch (v.type()) {
-    case VocabType::kBpe: return byte_level_decode(t.text);
+    case VocabType::kBpe:
+      if (v.flags().escape_spaces) return unescape_spaces(t.text);
+      if (v.flags().dna_kmers && t.text.size() > kDnaMarker.size() && t.text.ends_with(kDnaMarker) &&
+          id > v.find("<oov>") && v.find("<oov>") != kNoToken) {
+        return t.text.substr(0, t.text.size() - kDnaMarker.size());  // llama.cpp: only the block after <oov>
+      }
+      return v.flags().byte_level ? byte_level_decode(t.text) : t.text;
     case VocabType::kSpm:
     case VocabType::kWpm:
     case VocabType::kUgm: return unescape_spaces(t.text);
     case VocabType::kRwkv:
+    case VocabType::kPlamo2:
     case VocabType::kCount: break;
   }
   return t.text;
@@ -201,7 +280,43 @@ std::string Tokenizer::detokenize(const std::vector<TokenId>& ids, const Detoken
     }
     text += piece;
   }
+  if (options.clean_spaces.value_or(v.flags().clean_spaces)) text = clean_up_spaces(text);
   return text;
+}
+
+// llama.cpp's clean_spaces passes (Hugging Face's clean_up_tokenization): " ?", " !", " .", " ,"
+// lose the space; a lone " ' " loses both spaces; " 's", " 'm", " 're", " 've" lose the space
+// (" 't", " 'd" and " 'll" keep it, as in llama.cpp). Each pass runs over the previous one's output.
+std::string clean_up_spaces(std::string_view text) {
+  std::string a;
+  a.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char x = text[i];
+    if (i > 0 && text[i - 1] == ' ' && (x == '?' || x == '!' || x == '.' || x == ',')) a.pop_back();
+    a += x;
+  }
+  std::string b;
+  b.reserve(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    const char x = a[i];
+    b += x;
+    if (i > 0 && x == '\'' && i + 1 < a.size() && a[i - 1] == ' ' && a[i + 1] == ' ') {
+      b.erase(b.size() - 2, 1);  // the space before
+      a[++i] = '\0';             // and the one after; llama.cpp blanks it in place, so it no
+    }                            // longer counts as a space before the next character
+  }
+  std::string c;
+  c.reserve(b.size());
+  for (size_t i = 0; i < b.size(); ++i) {
+    const char x = b[i];
+    if (i > 0 && b[i - 1] == ' ' && x == '\'' && i + 1 < b.size()) {
+      const char x1 = b[i + 1];
+      const char x2 = i + 2 < b.size() ? b[i + 2] : '\0';
+      if (x1 == 's' || x1 == 'm' || (x1 == 'r' && x2 == 'e') || (x1 == 'v' && x2 == 'e')) c.pop_back();
+    }
+    c += x;
+  }
+  return c;
 }
 
 }  // namespace tessera::tokenizer

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +26,7 @@ namespace tessera::tokenizer {
 class PreTokenizer;
 class UgmModel;
 class RwkvTrie;
+class Plamo2Model;
 
 struct TokenizeOptions {
   bool add_special = true;     // add BOS/EOS (CLS/SEP for BERT) as the vocabulary says
@@ -34,6 +36,10 @@ struct TokenizeOptions {
 struct DetokenizeOptions {
   bool remove_special = false;   // drop a leading BOS and trailing EOS the vocabulary adds
   bool unparse_special = false;  // print control/unknown tokens as their text (else nothing)
+  // Remove the spaces a word-splitting tokenizer leaves before punctuation and contractions
+  // (" ," -> ",", " 's" -> "'s"; see clean_up_spaces). Unset: as the vocabulary says, which is
+  // llama.cpp's default (on for WordPiece and most byte-level BPE, off for SentencePiece).
+  std::optional<bool> clean_spaces = std::nullopt;
 };
 
 class Tokenizer {
@@ -60,18 +66,26 @@ class Tokenizer {
  private:
   Tokenizer() = default;
   void tokenize_fragment(std::string_view text, bool after_special, std::vector<TokenId>& out) const;
+  void tokenize_bpe_words(std::string_view text, std::vector<TokenId>& out) const;
+  void tokenize_whitespace_words(std::string_view text, std::vector<TokenId>& out) const;
+  void tokenize_dna(std::string_view text, std::vector<TokenId>& out) const;
 
   std::unique_ptr<Vocab> vocab_;
   std::unique_ptr<PreTokenizer> pre_;       // BPE only
   std::unique_ptr<UgmModel> ugm_;           // UGM only
   std::unique_ptr<RwkvTrie> rwkv_;          // RWKV only
+  std::unique_ptr<Plamo2Model> plamo2_;     // PLaMo-2 only
   std::vector<TokenId> special_by_length_;  // control/user-defined/unknown tokens, longest text first
   bool spm_split_at_spaces_ = false;        // see spm_can_split_at_spaces()
 };
 
+// llama.cpp's detokenizer space clean-up (Hugging Face clean_up_tokenization_spaces), ASCII only.
+std::string clean_up_spaces(std::string_view text);
+
 // Cuts `text` at special tokens: the pieces are plain text (token == kNoToken) or one special
 // token. User-defined tokens are always cut out; control and unknown tokens only when
 // `parse_special`. Longer tokens are matched first over the whole text (llama.cpp's order).
+// A token with lstrip/rstrip also takes the ASCII whitespace on that side of it.
 struct Fragment {
   TokenId token;  // kNoToken for plain text
   size_t begin;   // byte range in the text

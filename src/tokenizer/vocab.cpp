@@ -20,6 +20,7 @@ std::string_view vocab_type_name(VocabType type) {
     case VocabType::kWpm: return "WPM";
     case VocabType::kUgm: return "UGM";
     case VocabType::kRwkv: return "RWKV";
+    case VocabType::kPlamo2: return "PLaMo2";
     case VocabType::kCount: break;
   }
   return "?";
@@ -51,17 +52,30 @@ ModelDefaults defaults_for(std::string_view model) {
     d.type = VocabType::kWpm;
     d.special.bos = 101, d.special.unk = 100, d.special.sep = 102, d.special.pad = 0, d.special.mask = 103;
     d.flags.add_bos = true, d.flags.add_sep = true;
-  } else if (model == "gpt2") {
+  } else if (model == "gpt2" || model == "whitespace" || model == "hybriddna") {
     d.type = VocabType::kBpe;
     d.special.bos = 11, d.special.eos = 11;
+    d.flags.drop_whitespace = model == "whitespace";
+    d.flags.dna_kmers = model == "hybriddna";
+  } else if (model == "gemma4") {
+    d.type = VocabType::kBpe;  // no default special ids: the file names them
   } else if (model == "t5") {
     d.type = VocabType::kUgm;
     d.special.eos = 1, d.special.unk = 2, d.special.pad = 0;
     d.flags.add_eos = true;
   } else if (model == "rwkv") {
     d.type = VocabType::kRwkv;
+  } else if (model == "plamo2") {
+    d.type = VocabType::kPlamo2;
+    d.special.bos = 1, d.special.eos = 2, d.special.unk = 0, d.special.pad = 3;
   }
   return d;
+}
+
+// Models llama.cpp knows but Tessera does not implement, with the reason.
+std::string unsupported_model_note(std::string_view model) {
+  if (model == "none" || model == "no_vocab") return "; the file has no vocabulary";
+  return "";
 }
 
 // A boolean key read leniently: bool, or any integer (0 = false).
@@ -87,14 +101,18 @@ Result<Vocab> Vocab::load(const gguf::GgufFile& file) {
   ModelDefaults defaults = defaults_for(vocab.model_name_);
   if (defaults.type == VocabType::kCount) {
     return Status::error(
-        fmt::format("{}: unsupported tokenizer model '{}' in '{}' (supported: llama, gpt2, bert, t5, rwkv)",
-                    file.path(), vocab.model_name_, key("model")));
+        fmt::format("{}: unsupported tokenizer model '{}' in '{}' (supported: llama, gpt2, gemma4, whitespace, "
+                    "hybriddna, bert, t5, rwkv, plamo2){}",
+                    file.path(), vocab.model_name_, key("model"), unsupported_model_note(vocab.model_name_)));
   }
   vocab.type_ = defaults.type;
   vocab.special_ = defaults.special;
   vocab.flags_ = defaults.flags;
   if (const Value* pre = file.find(key("pre")); pre && pre->get_string())
     vocab.pre_name_ = std::string(*pre->get_string());
+  if (vocab.model_name_ == "gemma4") vocab.pre_name_ = "gemma4";  // the model implies its pre-tokenizer
+  // Detokenizer space clean-up, as llama.cpp defaults it per type (BPE: per pre-tokenizer, below).
+  vocab.flags_.clean_spaces = vocab.type_ == VocabType::kWpm;
 
   if (vocab.type_ == VocabType::kBpe) {
     if (vocab.pre_name_.empty()) {
@@ -112,6 +130,10 @@ Result<Vocab> Vocab::load(const gguf::GgufFile& file) {
     vocab.flags_.add_bos = vocab.flags_.add_bos || spec->add_bos;
     vocab.flags_.add_sep = vocab.flags_.add_sep || spec->add_sep;
     if (spec->no_bos) vocab.special_.bos = kNoToken;  // an explicit bos_token_id key still wins
+    vocab.flags_.clean_spaces = spec->clean_spaces;
+    vocab.flags_.escape_spaces = spec->escape_spaces;
+    vocab.flags_.byte_level = spec->byte_level;
+    vocab.flags_.newlines_whole = spec->newlines_whole;
   }
   if (Status s = vocab.read_tokens(file); !s) return s;
   if (vocab.type_ == VocabType::kBpe) {
@@ -123,6 +145,16 @@ Result<Vocab> Vocab::load(const gguf::GgufFile& file) {
   read_bool(file, "add_sep_token", vocab.flags_.add_sep);
   read_bool(file, "add_space_prefix", vocab.flags_.add_space_prefix);
   read_bool(file, "remove_extra_whitespaces", vocab.flags_.remove_extra_whitespaces);
+  if (vocab.pre_name_ == "whitespace") vocab.flags_.lowercase = false;
+  read_bool(file, "normalizer.lowercase", vocab.flags_.lowercase);
+  vocab.flags_.strip_accents = vocab.flags_.lowercase;  // as llama.cpp (and HF) couple them
+  read_bool(file, "normalizer.strip_accents", vocab.flags_.strip_accents);
+  if (vocab.type_ == VocabType::kBpe) {
+    const PreTokenizerSpec* spec = find_pre_tokenizer(vocab.pre_name_);
+    if (spec->force_add_bos) vocab.flags_.add_bos = true;  // llama.cpp overrides the file for Gemma 4
+  }
+  vocab.apply_type_overrides();
+  vocab.set_strip_attributes(file);
 
   if (const Value* map = file.find(key("precompiled_charsmap")); map && map->is_array()) {
     if (map->element_type() != ValueType::kUint8 && map->element_type() != ValueType::kInt8) {
@@ -249,9 +281,73 @@ void Vocab::read_special_ids(const gguf::GgufFile& file) {
   if (special_.eom == kNoToken) special_.eom = find("<|eom_id|>");
 }
 
+// Token types llama.cpp corrects after loading, because converters get them wrong: tokens that
+// end generation (by their text) become control tokens, so parse_special governs them and they
+// print only when asked; gpt-oss's channel markers become user-defined (always matched, always
+// printed); "<|end|>" is not an end token where "<|return|>"/"<|call|>" (or solar-open's
+// "<|calls|>"/"<|flush|>") are, and Gemma 4's "</s>" is normal text where "<|tool_response>" is.
+void Vocab::apply_type_overrides() {
+  // clang-format off
+  static constexpr std::string_view kEndTexts[] = {
+      "<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
+      "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+      "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
+      "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",  // DeepSeek
+      "[e~["};
+  // clang-format on
+  const auto has = [&](std::string_view text) { return find(text) != kNoToken; };
+  const auto set_type = [&](std::string_view text, TokenType type) {
+    if (const TokenId id = find(text); id != kNoToken) tokens_[static_cast<size_t>(id)].type = type;
+  };
+  // llama.cpp adds the control bit, which then governs matching and printing whatever the type was.
+  for (std::string_view text : kEndTexts) set_type(text, TokenType::kControl);
+  for (std::string_view text : {"<|channel|>", "<|message|>", "<|start|>", "<|constrain|>"}) {
+    set_type(text, TokenType::kUserDefined);
+  }
+  if (has("<|end|>") && ((has("<|return|>") && has("<|call|>")) || (has("<|calls|>") && has("<|flush|>")))) {
+    set_type("<|end|>", TokenType::kUserDefined);
+  }
+  if (has("<|tool_response>") && has("</s>")) set_type("</s>", TokenType::kNormal);
+}
+
+// llama.cpp sets these by the model's name, pre-tokenizer or architecture; the facts below are
+// its list. Matching is by substring, on the lowercased general.name.
+void Vocab::set_strip_attributes(const gguf::GgufFile& file) {
+  const auto string_key = [&](const std::string& name) {
+    const Value* v = file.find(name);
+    return v && v->get_string() ? std::string(*v->get_string()) : std::string();
+  };
+  std::string model_name = string_key("general.name");
+  std::transform(model_name.begin(), model_name.end(), model_name.begin(),
+                 [](char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); });
+  const std::string arch = string_key("general.architecture");
+  const auto contains_any = [](std::string_view s, std::initializer_list<std::string_view> parts) {
+    return std::any_of(parts.begin(), parts.end(), [&](std::string_view p) { return s.find(p) != s.npos; });
+  };
+  const auto set = [&](std::string_view text, bool TokenData::*attr, bool value) {
+    if (const TokenId id = find(text); id != kNoToken) tokens_[static_cast<size_t>(id)].*attr = value;
+  };
+  if (contains_any(pre_name_, {"jina-v2-de", "jina-v2-es", "jina-v2-code"}) ||
+      contains_any(arch, {"nomic-bert-moe", "jina-bert-v3"})) {
+    set("<mask>", &TokenData::lstrip, true);
+  } else if (contains_any(model_name, {"phi-3", "phi3"})) {
+    // Every control, user-defined and unknown token, then </s> on, <unk> <s> <|endoftext|> off.
+    for (TokenData& t : tokens_) {
+      if (t.type == TokenType::kControl || t.type == TokenType::kUserDefined || t.type == TokenType::kUnknown) {
+        t.rstrip = true;
+      }
+    }
+    set("</s>", &TokenData::rstrip, true);
+    for (std::string_view text : {"<unk>", "<s>", "<|endoftext|>"}) set(text, &TokenData::rstrip, false);
+  } else if (contains_any(model_name, {"modern-bert"})) {
+    set("[MASK]", &TokenData::lstrip, true);
+  }
+}
+
 void Vocab::index_byte_tokens() {
   for (int b = 0; b < 256; ++b) {
-    if (type_ == VocabType::kSpm || type_ == VocabType::kUgm) {
+    // SentencePiece-shaped vocabularies (and BPE on raw UTF-8, e.g. Gemma 4) use "<0xNN>".
+    if (type_ == VocabType::kSpm || type_ == VocabType::kUgm || type_ == VocabType::kPlamo2 || !flags_.byte_level) {
       byte_tokens_[b] = find(fmt::format("<0x{:02X}>", b));
       if (byte_tokens_[b] == kNoToken) byte_tokens_[b] = find(std::string(1, static_cast<char>(b)));
     } else {

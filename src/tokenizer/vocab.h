@@ -19,7 +19,7 @@ using TokenId = int32_t;
 constexpr TokenId kNoToken = -1;
 
 // `tokenizer.ggml.model`.
-enum class VocabType { kSpm, kBpe, kWpm, kUgm, kRwkv, kCount };
+enum class VocabType { kSpm, kBpe, kWpm, kUgm, kRwkv, kPlamo2, kCount };
 std::string_view vocab_type_name(VocabType type);
 
 // `tokenizer.ggml.token_type` values (SentencePiece's piece types); never renumber.
@@ -37,6 +37,11 @@ struct TokenData {
   std::string text;
   float score = 0.0f;
   TokenType type = TokenType::kNormal;
+  // Special-token attributes llama.cpp sets by model name (GGUF does not carry them): when
+  // parse_special cuts this token out, ASCII whitespace on its left (lstrip) or right (rstrip)
+  // is dropped with it.
+  bool lstrip = false;
+  bool rstrip = false;
 };
 
 // Special token ids; kNoToken where the vocabulary has none.
@@ -53,7 +58,17 @@ struct VocabFlags {
   bool add_sep = false;
   bool add_space_prefix = false;
   bool remove_extra_whitespaces = false;
-  bool ignore_merges = false;  // BPE: a pre-tokenized word that is a token is emitted whole
+  bool ignore_merges = false;    // BPE: a pre-tokenized word that is a token is emitted whole
+  bool clean_spaces = false;     // detokenize removes the space in " ,", " 's", ... (HF clean_up_tokenization_spaces)
+  bool escape_spaces = false;    // BPE: spaces become U+2581 before splitting (SentencePiece-shaped BPE)
+  bool byte_level = true;        // BPE: merges on GPT-2 byte-level characters, else on raw UTF-8 characters
+  bool newlines_whole = false;   // BPE: a newline-only word that is a token is emitted whole (Gemma 4)
+  bool drop_whitespace = false;  // BPE model "whitespace": whitespace separates words and is dropped
+  // tokenizer.ggml.normalizer.*: BERT (WPM) and the "whitespace" model lowercase; BERT also strips
+  // accents. llama.cpp's defaults: both on, except lowercase off for the "whitespace" pre-tokenizer.
+  bool lowercase = true;
+  bool strip_accents = true;
+  bool dna_kmers = false;  // BPE model "hybriddna": text inside <dna>...</dna> becomes 6-mer tokens
 };
 
 class Vocab {
@@ -118,6 +133,8 @@ class Vocab {
   void read_special_ids(const gguf::GgufFile& file);
   void index_byte_tokens();
   void index_text(TokenId id);
+  void set_strip_attributes(const gguf::GgufFile& file);
+  void apply_type_overrides();
 
   static constexpr uint64_t kEmptySlot = UINT64_MAX;  // no valid (left, right) pair has both ids -1
   struct MergeSlot {

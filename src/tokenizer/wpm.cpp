@@ -18,9 +18,11 @@ bool is_cjk(uint32_t cp) {
 
 // BERT basic tokenization: clean, strip accents (NFD, drop nonspacing marks Mn; spacing marks
 // such as Devanagari vowel signs stay), lowercase, split on whitespace,
-// and make every punctuation character and CJK ideograph a word of its own.
-std::vector<std::string> split_words(std::string_view text) {
-  const std::vector<uint32_t> cps = normalize_nfd(decode_utf8_all(text));
+// and make every punctuation character and CJK ideograph a word of its own. Accent stripping and
+// lowercasing follow tokenizer.ggml.normalizer.* (both on by default, as in llama.cpp).
+std::vector<std::string> split_words(std::string_view text, const VocabFlags& flags) {
+  std::vector<uint32_t> cps = decode_utf8_all(text);
+  if (flags.strip_accents) cps = normalize_nfd(cps);
   std::vector<std::string> words(1);
   const auto finish_word = [&] {
     if (!words.back().empty()) words.emplace_back();
@@ -29,12 +31,13 @@ std::vector<std::string> split_words(std::string_view text) {
     // Control characters go first, as in BERT's clean-up: U+0085 is White_Space but also Cc,
     // and is dropped rather than splitting words.
     const bool tab_or_newline = cp == '\t' || cp == '\n' || cp == '\r';
-    if (cp == 0 || cp == kReplacementChar || (is_control(cp) && !tab_or_newline) || is_nonspacing_mark(cp)) continue;
+    if (cp == 0 || cp == kReplacementChar || (is_control(cp) && !tab_or_newline)) continue;
+    if (flags.strip_accents && is_nonspacing_mark(cp)) continue;
     if (is_whitespace(cp)) {
       finish_word();
       continue;
     }
-    const uint32_t lower = to_lower(cp);
+    const uint32_t lower = flags.lowercase ? to_lower(cp) : cp;
     if (is_punctuation(cp) || (cp < 0x7F && is_symbol(cp)) || is_cjk(cp)) {
       finish_word();
       append_utf8(lower, words.back());
@@ -52,7 +55,7 @@ std::vector<std::string> split_words(std::string_view text) {
 void tokenize_wpm(const Vocab& vocab, std::string_view text, std::vector<TokenId>& out) {
   const size_t max_length = vocab.max_token_length();
   std::string word;
-  for (const std::string& w : split_words(text)) {
+  for (const std::string& w : split_words(text, vocab.flags())) {
     word = kWordMark + w;
     const size_t start_size = out.size();
     bool covered = true;

@@ -36,6 +36,7 @@ using detail::load_u16;
 using detail::load_u32;
 
 constexpr int8_t kIq4Values[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+constexpr Codebook kIq4Book(kIq4Values, 16);
 
 // The 8 signs of a 7-bit sign index, as a bit mask (bit i set = value i negative).
 inline uint8_t signs_from_index(uint32_t index7) {
@@ -195,17 +196,6 @@ void pack_iq4(const float* x, float d, uint8_t* qs) {
   for (int j = 0; j < 16; ++j) qs[j] = static_cast<uint8_t>(q[j] | (q[j + 16] << 4));
 }
 
-double iq4_error(const float* x, const float* w, float d) {
-  const float id = d != 0.0f ? 1.0f / d : 0.0f;
-  double err = 0;
-  for (int j = 0; j < 32; ++j) {
-    const double diff =
-        static_cast<double>(d * static_cast<float>(kIq4Values[nearest_code(kIq4Values, 16, x[j] * id)])) - x[j];
-    err += w[j] * diff * diff;
-  }
-  return err;
-}
-
 }  // namespace
 
 void quantize_iq4_nl(const float* in, void* blocks, int64_t n, const float* importance) {
@@ -213,7 +203,7 @@ void quantize_iq4_nl(const float* in, void* blocks, int64_t n, const float* impo
   float w[32];
   for (int64_t i = 0; i < n / kQK4_NL; ++i, in += kQK4_NL) {
     block_weights(importance ? importance + i * kQK4_NL : nullptr, 32, w);
-    const float d = stored_scale(fit_codebook(in, w, 32, kIq4Values, 16).scale);
+    const float d = stored_scale(fit_codebook(in, w, 32, kIq4Book).scale);
     b[i].d = f32_to_f16(d);
     pack_iq4(in, d, b[i].qs);
   }
@@ -244,10 +234,10 @@ void quantize_iq4_xs(const float* in, void* blocks, int64_t n, const float* impo
     block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
     float scale[8], smax = 0;
     for (int g = 0; g < 8; ++g) {
-      scale[g] = fit_codebook(in + 32 * g, w + 32 * g, 32, kIq4Values, 16).scale;
+      scale[g] = fit_codebook(in + 32 * g, w + 32 * g, 32, kIq4Book).scale;
       if (std::fabs(scale[g]) > std::fabs(smax)) smax = scale[g];
     }
-    // The largest sub-block scale maps to -32; each 6-bit scale is then re-tuned within +-2.
+    // The largest sub-block scale maps to -32; each 6-bit scale is then re-tuned within +-1.
     const float d = stored_scale(smax / -32.0f);
     b[i].d = f32_to_f16(d);
     b[i].scales_h = 0;
@@ -256,8 +246,8 @@ void quantize_iq4_xs(const float* in, void* blocks, int64_t n, const float* impo
       const int ls0 = d != 0 ? clamp_int(detail::round_even(scale[g] / d), -32, 31) : 0;
       int best_ls = ls0;
       double best = INFINITY;
-      for (int ls = std::max(-32, ls0 - 2); ls <= std::min(31, ls0 + 2); ++ls) {
-        const double err = iq4_error(in + 32 * g, w + 32 * g, d * static_cast<float>(ls));
+      for (int ls = std::max(-32, ls0 - 1); ls <= std::min(31, ls0 + 1); ++ls) {
+        const double err = kIq4Book.error(in + 32 * g, w + 32 * g, 32, d * static_cast<float>(ls));
         if (err < best) best = err, best_ls = ls;
       }
       const int stored = best_ls + 32;

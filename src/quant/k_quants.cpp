@@ -15,7 +15,7 @@
 //  - Q8_K: activation format, f32 d, int8 quants, bsums of each 16.
 // Quantization (ours, not ggml's algorithm): each sub-block gets the scale (and min) minimising the
 // weighted squared error over a fan of candidate roundings (scale_search.h); the integer sub-block
-// scales are then rounded against the super-block scale and each is re-tuned within +-2 steps,
+// scales are then rounded against the super-block scale and each is re-tuned within +-1 step,
 // re-rounding the quants, to the value with the least error after all rounding. Weights are the
 // importance (imatrix) values, or 1 (plain RMSE) without them.
 #include <algorithm>
@@ -34,10 +34,18 @@ namespace {
 using detail::clamp_int;
 using detail::round_even;
 
-constexpr int kTune = 2;     // integer sub-block scale re-tuning radius after super-block rounding
-constexpr int kTuneMin = 2;  // the same for the mins (1 is ~35% faster, ~0.3% more RMSE)
-// Super-block scale candidates, as factors on "largest sub-block scale on the top integer".
-constexpr float kSuperScaleStretch[] = {1.0f, 0.96f, 1.04f};
+// Integer sub-block scale (and min) re-tuning radius after super-block rounding. The sub-block
+// fits are already least-squares optimal, so +-1 keeps nearly all of the gain of wider radii at a
+// fraction of the cost (each step re-rounds the sub-block).
+constexpr int kTune = 1;
+// Sub-block fit candidates per side (scale_search.h) without / with importance weights: weighted
+// fits gain more from a wide fan (importance makes the error surface rougher), plain ones little.
+struct SearchSteps {
+  int plain, weighted;
+  int operator()(const float* importance) const { return importance ? weighted : plain; }
+};
+// (Chosen per type against ggml's time and error with bench/quant_type_error.py.)
+constexpr SearchSteps kQ2Steps{5, 12}, kQ45Steps{12, 12}, kQ3Steps{3, 8}, kQ6Steps{4, 6};
 
 // An affine super-block (Q2_K, Q4_K, Q5_K): y = (d*sc[j]) * q - (dmin*mn[j]).
 struct AffineBlock {
@@ -46,17 +54,29 @@ struct AffineBlock {
   int q[kQK_K] = {};  // [0, nmax]
 };
 
-// Levels for one sub-block at fixed (scale, min); returns the weighted error.
-// (Float accumulation: n <= 32 terms, and this is the hot loop of the k-quant searches.)
-double round_affine_sub(const float* x, const float* w, int n, int nmax, float s, float off, int* q) {
-  float err = 0;
+// The weighted error of one sub-block (n = 16 or 32) at a fixed scale s and min off, its levels
+// re-rounded. Float lanes, no stored levels: this is the hot loop of the k-quant searches, and only
+// the winner's levels are kept (affine_levels).
+template <int N>
+float affine_sub_error(const float* x, const float* w, float nmax, float s, float off) {
+  constexpr int n = N;
   const float inv = s > 0 ? 1.0f / s : 0.0f;
-  for (int i = 0; i < n; ++i) {
-    q[i] = clamp_int(round_even((x[i] + off) * inv), 0, nmax);
-    const float diff = s * static_cast<float>(q[i]) - off - x[i];
-    err += w[i] * diff * diff;
+  float acc[8] = {};
+  for (int i = 0; i < n; i += 8) {
+    for (int k = 0; k < 8; ++k) {
+      const float q = detail::round_level((x[i + k] + off) * inv, 0.0f, nmax);
+      const float diff = s * q - off - x[i + k];
+      acc[k] += w[i + k] * diff * diff;
+    }
   }
+  float err = 0;
+  for (float a : acc) err += a;
   return err;
+}
+
+void affine_levels(const float* x, int n, int nmax, float s, float off, int* q) {
+  const float inv = s > 0 ? 1.0f / s : 0.0f;
+  for (int i = 0; i < n; ++i) q[i] = clamp_int(round_even((x[i] + off) * inv), 0, nmax);
 }
 
 // Super-block scale for integer scales in [0, scale_max] covering `max_value`, f16-rounded.
@@ -64,29 +84,27 @@ float super_scale(float max_value, int scale_max) {
   return stored_scale(max_value / static_cast<float>(scale_max));
 }
 
-// Rounds the sub-block scales and mins against (d, dmin), re-tuning each pair within +-kTune and
-// re-rounding the quants; returns the block's total weighted error. (In these searches the first
-// candidate is always taken, so non-finite input still fills every field deterministically.)
+// Rounds the sub-block scales and mins against (d, dmin), re-tuning each pair within +-kTune;
+// returns the block's total weighted error (levels are filled in by the caller). (In
+// these searches the first candidate is always taken, so non-finite input still fills every field
+// deterministically.)
 double round_affine_scales(const float* x, const float* w, const float* scale, const float* minv, int sub, int nmax,
                            int scale_max, float d, float dmin, AffineBlock& b) {
   b.d = d;
   b.dmin = dmin;
   double total = 0;
-  int q[32];
+  const float fmax_level = static_cast<float>(nmax);
   for (int j = 0; j < kQK_K / sub; ++j) {
     const int sc0 = d > 0 ? clamp_int(round_even(scale[j] / d), 0, scale_max) : 0;
     const int mn0 = dmin > 0 ? clamp_int(round_even(minv[j] / dmin), 0, scale_max) : 0;
-    double best = INFINITY;
-    for (int sc = std::max(0, sc0 - kTune); sc <= std::min(scale_max, sc0 + kTune); ++sc) {
-      for (int mn = std::max(0, mn0 - kTuneMin); mn <= std::min(scale_max, mn0 + kTuneMin); ++mn) {
+    const int sc_first = std::max(0, sc0 - kTune), mn_first = std::max(0, mn0 - kTune);
+    float best = INFINITY;
+    for (int sc = sc_first; sc <= std::min(scale_max, sc0 + kTune); ++sc) {
+      for (int mn = mn_first; mn <= std::min(scale_max, mn0 + kTune); ++mn) {
         const float s = d * static_cast<float>(sc), off = dmin * static_cast<float>(mn);
-        const double err = round_affine_sub(x + j * sub, w + j * sub, sub, nmax, s, off, q);
-        if (err < best || (sc == std::max(0, sc0 - kTune) && mn == std::max(0, mn0 - kTuneMin))) {
-          best = err;
-          b.sc[j] = sc;
-          b.mn[j] = mn;
-          std::copy(q, q + sub, b.q + j * sub);
-        }
+        const float err = sub == 16 ? affine_sub_error<16>(x + j * sub, w + j * sub, fmax_level, s, off)
+                                    : affine_sub_error<32>(x + j * sub, w + j * sub, fmax_level, s, off);
+        if (err < best || (sc == sc_first && mn == mn_first)) best = err, b.sc[j] = sc, b.mn[j] = mn;
       }
     }
     total += best;
@@ -94,25 +112,25 @@ double round_affine_scales(const float* x, const float* w, const float* scale, c
   return total;
 }
 
-void quantize_affine_block(const float* x, const float* w, int sub, int nmax, int scale_max, AffineBlock& b) {
+void quantize_affine_block(const float* x, const float* w, int sub, int nmax, int scale_max, int steps,
+                           AffineBlock& b) {
   const int nsub = kQK_K / sub;
   float scale[16], minv[16];
   float max_scale = 0, max_min = 0;
   for (int j = 0; j < nsub; ++j) {
-    const AffineFit fit = fit_affine(x + j * sub, w + j * sub, sub, nmax, true);
+    const AffineFit fit = fit_affine(x + j * sub, w + j * sub, sub, nmax, true, steps);
     scale[j] = fit.scale;
     minv[j] = -fit.offset;
     max_scale = std::max(max_scale, scale[j]);
     max_min = std::max(max_min, minv[j]);
   }
-  // The super-block scales put the largest sub-block scale (min) on the top integer; slightly
-  // larger or smaller super-block scales round the other sub-blocks differently, so a few are tried.
-  AffineBlock candidate;
-  double best = INFINITY;
-  for (float stretch : kSuperScaleStretch) {
-    const float d = super_scale(max_scale * stretch, scale_max), dmin = super_scale(max_min * stretch, scale_max);
-    const double err = round_affine_scales(x, w, scale, minv, sub, nmax, scale_max, d, dmin, candidate);
-    if (err < best || stretch == kSuperScaleStretch[0]) best = err, b = candidate;
+  // The super-block scales put the largest sub-block scale (min) on the top integer. (Trying a few
+  // stretched super-block scales as well gained ~0.3% RMSE for 3x the re-tuning work.)
+  round_affine_scales(x, w, scale, minv, sub, nmax, scale_max, super_scale(max_scale, scale_max),
+                      super_scale(max_min, scale_max), b);
+  for (int j = 0; j < nsub; ++j) {
+    const float s = b.d * static_cast<float>(b.sc[j]), off = b.dmin * static_cast<float>(b.mn[j]);
+    affine_levels(x + j * sub, sub, nmax, s, off, b.q + j * sub);
   }
 }
 
@@ -123,32 +141,35 @@ struct SymmetricBlock {
   int q[kQK_K] = {};
 };
 
-double round_symmetric_sub(const float* x, const float* w, int n, int lo, int hi, float s, int* q) {
-  float err = 0;
+// As affine_sub_error, for one symmetric sub-block of 16.
+float symmetric_sub_error(const float* x, const float* w, float lo, float hi, float s) {
   const float inv = s != 0 ? 1.0f / s : 0.0f;
-  for (int i = 0; i < n; ++i) {
-    q[i] = clamp_int(round_even(x[i] * inv), lo, hi);
-    const float diff = s * static_cast<float>(q[i]) - x[i];
-    err += w[i] * diff * diff;
+  float acc[8] = {};
+  for (int i = 0; i < 16; i += 8) {
+    for (int k = 0; k < 8; ++k) {
+      const float q = detail::round_level(x[i + k] * inv, lo, hi);
+      const float diff = s * q - x[i + k];
+      acc[k] += w[i + k] * diff * diff;
+    }
   }
+  float err = 0;
+  for (float a : acc) err += a;
   return err;
 }
 
-// Rounds the sub-block scales against super-block scale d, re-tuning each; returns total error.
+// Rounds the sub-block scales against super-block scale d, re-tuning each; returns total error
+// (levels are filled in by the caller).
 double round_symmetric_scales(const float* x, const float* w, const float* scale, int lo, int hi, int scale_lo,
                               int scale_hi, float d, SymmetricBlock& b) {
   double total = 0;
-  int q[16];
+  const float flo = static_cast<float>(lo), fhi = static_cast<float>(hi);
   for (int j = 0; j < 16; ++j) {
     const int sc0 = d != 0 ? clamp_int(round_even(scale[j] / d), scale_lo, scale_hi) : 0;
-    double best = INFINITY;
-    for (int sc = std::max(scale_lo, sc0 - kTune); sc <= std::min(scale_hi, sc0 + kTune); ++sc) {
-      const double err = round_symmetric_sub(x + 16 * j, w + 16 * j, 16, lo, hi, d * static_cast<float>(sc), q);
-      if (err < best || sc == std::max(scale_lo, sc0 - kTune)) {  // first always taken (NaN-safe)
-        best = err;
-        b.sc[j] = sc;
-        std::copy(q, q + 16, b.q + 16 * j);
-      }
+    const int sc_first = std::max(scale_lo, sc0 - kTune);
+    float best = INFINITY;
+    for (int sc = sc_first; sc <= std::min(scale_hi, sc0 + kTune); ++sc) {
+      const float err = symmetric_sub_error(x + 16 * j, w + 16 * j, flo, fhi, d * static_cast<float>(sc));
+      if (err < best || sc == sc_first) best = err, b.sc[j] = sc;  // first always taken (NaN-safe)
     }
     total += best;
   }
@@ -156,23 +177,21 @@ double round_symmetric_scales(const float* x, const float* w, const float* scale
   return total;
 }
 
-void quantize_symmetric_block(const float* x, const float* w, int lo, int hi, int scale_lo, int scale_hi,
+void quantize_symmetric_block(const float* x, const float* w, int lo, int hi, int scale_lo, int scale_hi, int steps,
                               SymmetricBlock& b) {
   float scale[16];
   float smax = 0;
   for (int j = 0; j < 16; ++j) {
-    scale[j] = fit_symmetric(x + 16 * j, w + 16 * j, 16, lo, hi).scale;
+    scale[j] = fit_symmetric(x + 16 * j, w + 16 * j, 16, lo, hi, steps).scale;
     if (std::fabs(scale[j]) > std::fabs(smax)) smax = scale[j];
   }
-  // The largest sub-block scale goes to the negative or the positive end of the scale range.
-  SymmetricBlock candidate;
-  double best = INFINITY;
-  for (int end : {scale_lo, scale_hi}) {
-    for (float stretch : kSuperScaleStretch) {
-      const float d = stored_scale(smax * stretch / static_cast<float>(end));
-      const double err = round_symmetric_scales(x, w, scale, lo, hi, scale_lo, scale_hi, d, candidate);
-      if (err < best || (end == scale_lo && stretch == kSuperScaleStretch[0])) best = err, b = candidate;
-    }
+  // The largest sub-block scale goes to the end of the scale range of its sign. (The other end, and
+  // stretched super-block scales, gained ~1% RMSE for 6x the re-tuning work.)
+  const float d = stored_scale(smax / static_cast<float>(smax < 0 ? scale_lo : scale_hi));
+  round_symmetric_scales(x, w, scale, lo, hi, scale_lo, scale_hi, d, b);
+  for (int j = 0; j < 16; ++j) {
+    const float s = b.d * static_cast<float>(b.sc[j]), inv = s != 0 ? 1.0f / s : 0.0f;
+    for (int i = 16 * j; i < 16 * j + 16; ++i) b.q[i] = clamp_int(round_even(x[i] * inv), lo, hi);
   }
 }
 
@@ -232,13 +251,13 @@ void pack_k_nibbles(const int* q, uint8_t* qs) {
 // is stored: each super-block gets its weights (importance or 1), is fitted, then packed.
 template <class Block, class Store>
 void quantize_affine_rows(const float* in, void* blocks, int64_t n, const float* importance, int sub, int nmax,
-                          int scale_max, Store store) {
+                          int scale_max, SearchSteps steps, Store store) {
   auto* b = static_cast<Block*>(blocks);
   float w[kQK_K];
   AffineBlock ab;
   for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
     block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
-    quantize_affine_block(in, w, sub, nmax, scale_max, ab);
+    quantize_affine_block(in, w, sub, nmax, scale_max, steps(importance), ab);
     b[i].d = f32_to_f16(ab.d);
     b[i].dmin = f32_to_f16(ab.dmin);
     store(ab, b[i]);
@@ -247,13 +266,13 @@ void quantize_affine_rows(const float* in, void* blocks, int64_t n, const float*
 
 template <class Block, class Store>
 void quantize_symmetric_rows(const float* in, void* blocks, int64_t n, const float* importance, int lo, int hi,
-                             int scale_lo, int scale_hi, Store store) {
+                             int scale_lo, int scale_hi, SearchSteps steps, Store store) {
   auto* b = static_cast<Block*>(blocks);
   float w[kQK_K];
   SymmetricBlock sb;
   for (int64_t i = 0; i < n / kQK_K; ++i, in += kQK_K) {
     block_weights(importance ? importance + i * kQK_K : nullptr, kQK_K, w);
-    quantize_symmetric_block(in, w, lo, hi, scale_lo, scale_hi, sb);
+    quantize_symmetric_block(in, w, lo, hi, scale_lo, scale_hi, steps(importance), sb);
     b[i].d = f32_to_f16(sb.d);
     store(sb, b[i]);
   }
@@ -299,7 +318,7 @@ void dequantize_q2_k(const void* blocks, float* out, int64_t n) {
 }
 
 void quantize_q2_k(const float* in, void* blocks, int64_t n, const float* importance) {
-  quantize_affine_rows<BlockQ2_K>(in, blocks, n, importance, 16, 3, 15, [](const AffineBlock& ab, BlockQ2_K& b) {
+  quantize_affine_rows<BlockQ2_K>(in, blocks, n, importance, 16, 3, 15, kQ2Steps, [](const AffineBlock& ab, BlockQ2_K& b) {
     for (int j = 0; j < 16; ++j) b.scales[j] = static_cast<uint8_t>(ab.sc[j] | (ab.mn[j] << 4));
     pack_2bit(ab.q, b.qs);
   });
@@ -335,7 +354,7 @@ void quantize_q3_k(const float* in, void* blocks, int64_t n, const float* import
     std::memset(b.hmask, 0, sizeof(b.hmask));
     for (int e = 0; e < kQK_K; ++e) b.hmask[e % 32] |= static_cast<uint8_t>((stored[e] >> 2) << (e / 32));
   };
-  quantize_symmetric_rows<BlockQ3_K>(in, blocks, n, importance, -4, 3, -32, 31, store);
+  quantize_symmetric_rows<BlockQ3_K>(in, blocks, n, importance, -4, 3, -32, 31, kQ3Steps, store);
 }
 
 // ---- Q4_K / Q5_K ----
@@ -344,7 +363,7 @@ void dequantize_q4_k(const void* blocks, float* out, int64_t n) {
 }
 
 void quantize_q4_k(const float* in, void* blocks, int64_t n, const float* importance) {
-  quantize_affine_rows<BlockQ4_K>(in, blocks, n, importance, 32, 15, 63, [](const AffineBlock& ab, BlockQ4_K& b) {
+  quantize_affine_rows<BlockQ4_K>(in, blocks, n, importance, 32, 15, 63, kQ45Steps, [](const AffineBlock& ab, BlockQ4_K& b) {
     pack_k_scales(ab.sc, ab.mn, b.scales);
     pack_k_nibbles(ab.q, b.qs);
   });
@@ -355,7 +374,7 @@ void dequantize_q5_k(const void* blocks, float* out, int64_t n) {
 }
 
 void quantize_q5_k(const float* in, void* blocks, int64_t n, const float* importance) {
-  quantize_affine_rows<BlockQ5_K>(in, blocks, n, importance, 32, 31, 63, [](const AffineBlock& ab, BlockQ5_K& b) {
+  quantize_affine_rows<BlockQ5_K>(in, blocks, n, importance, 32, 31, 63, kQ45Steps, [](const AffineBlock& ab, BlockQ5_K& b) {
     pack_k_scales(ab.sc, ab.mn, b.scales);
     pack_k_nibbles(ab.q, b.qs);
     std::memset(b.qh, 0, sizeof(b.qh));
@@ -393,7 +412,7 @@ void quantize_q6_k(const float* in, void* blocks, int64_t n, const float* import
       b.qh[32 * h + r % 32] |= static_cast<uint8_t>((q >> 4) << (2 * (r / 32)));
     }
   };
-  quantize_symmetric_rows<BlockQ6_K>(in, blocks, n, importance, -32, 31, -128, 127, store);
+  quantize_symmetric_rows<BlockQ6_K>(in, blocks, n, importance, -32, 31, -128, 127, kQ6Steps, store);
 }
 
 // ---- Q8_K: activations for the k-quant dot kernels. The element of largest magnitude maps to

@@ -71,6 +71,15 @@ inline int round_even(float x) {
   return (bits & 0x007fffff) - 0x00400000;
 }
 
+// round_even(clamp(v, lo, hi)) as a float, for the candidate loops of the searches: float-only
+// work the compiler vectorises with baseline SSE2 (integer min/max would need SSE4.1). Equal to
+// clamp_int(round_even(v), lo, hi) for finite v and integer bounds within +-2^22; NaN stays NaN.
+inline float round_level(float v, float lo, float hi) {
+  v = v < lo ? lo : v;
+  v = v > hi ? hi : v;
+  return (v + 12582912.0f) - 12582912.0f;
+}
+
 inline int clamp_int(int v, int lo, int hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }

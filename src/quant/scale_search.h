@@ -21,6 +21,30 @@ inline float stored_scale(float scale) {
   return f16_to_f32(h);
 }
 
+// Candidates on each side of the extreme-level choice: the searches try 2 * steps + 1 inverse
+// scales (per end for the symmetric ones), 0.1 level apart (codebooks: 1.5% of the scale apart).
+// Callers that refine the result further (the k-quants re-tune their integer sub-block scales)
+// pass fewer. At most 16 are used.
+constexpr int kSearchSteps = 12;
+constexpr int kCodebookSearchSteps = 4;
+
+// A sorted signed codebook (values[count], count <= 16) with its midpoints precomputed.
+struct Codebook {
+  constexpr Codebook(const int8_t* v, int n) : values(v), count(n) {
+    for (int k = 0; k + 1 < n; ++k) {
+      mid[k] = 0.5f * static_cast<float>(values[k] + values[k + 1]);
+      step[k] = static_cast<float>(values[k + 1] - values[k]);
+    }
+  }
+  // q[i] = the value nearest to v[i] (ties go down, as nearest_code), for n <= 8 values.
+  void nearest_values(const float* v, int n, float* q) const;
+  // sum w (d * nearest(x / d) - x)^2 over x[n].
+  float error(const float* x, const float* w, int n, float d) const;
+  const int8_t* values;
+  int count;
+  float mid[15] = {}, step[15] = {};
+};
+
 struct SymmetricFit {
   float scale = 0.0f;  // y = scale * L, L integer in [lo, hi]
   float error = 0.0f;  // weighted squared error at the fitted scale
@@ -33,15 +57,17 @@ struct AffineFit {
 };
 
 // Best scale for levels [lo, hi] (lo < 0 < hi). `n` <= 256.
-SymmetricFit fit_symmetric(const float* x, const float* w, int n, int lo, int hi);
+SymmetricFit fit_symmetric(const float* x, const float* w, int n, int lo, int hi, int steps = kSearchSteps);
 
 // Best (scale, offset) for levels [0, nmax]. With offset_nonpositive the offset is kept <= 0 (the
 // k-quants store it as a subtracted non-negative min). `n` <= 256.
-AffineFit fit_affine(const float* x, const float* w, int n, int nmax, bool offset_nonpositive);
+AffineFit fit_affine(const float* x, const float* w, int n, int nmax, bool offset_nonpositive,
+                     int steps = kSearchSteps);
 
 // Best scale for a non-linear codebook `values[count]` (sorted ascending, signed): y = scale *
 // values[idx]. Used by IQ4_NL / IQ4_XS. `n` <= 256.
-SymmetricFit fit_codebook(const float* x, const float* w, int n, const int8_t* values, int count);
+SymmetricFit fit_codebook(const float* x, const float* w, int n, const Codebook& book,
+                          int steps = kCodebookSearchSteps);
 
 // Index of the codebook value nearest to v (values sorted ascending).
 int nearest_code(const int8_t* values, int count, float v);

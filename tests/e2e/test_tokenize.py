@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from conftest import REPO, SHARED, run_tessera, tessera_binary
+from conftest import REPO, SHARED, run_tessera, tessera_binary, tokenize_many
 
 VOCAB_DIR = SHARED / "testdata" / "vocab"
 VOCABS = sorted(p.name[len("ggml-vocab-"):-len(".gguf")] for p in VOCAB_DIR.glob("ggml-vocab-*.gguf"))
@@ -55,19 +55,7 @@ def test_golden_ids_through_the_cli(name):
             assert r.returncode == 0, r.stderr
             assert json.loads(r.stdout) == want, text
         return
-    joined = sep_text.join(text for text, _ in cases)
-    r = tokenize_bytes("-m", vocab(name), "--ids", "--no-bos", "--parse-special", data=joined.encode())
-    assert r.returncode == 0, r.stderr
-    ids = json.loads(r.stdout)
-    got, current = [], []
-    for i in ids:
-        if i == sep_id:
-            got.append(current)
-            current = []
-        else:
-            current.append(i)
-    got.append(current)
-    assert len(got) == len(cases)
+    got = tokenize_many(vocab(name), [text for text, _ in cases], sep_text.encode(), sep_id, timeout=120)
     for (text, want), have in zip(cases, got):
         assert have == want, text
 

@@ -12,15 +12,13 @@ its published Split regexes. bert-bge uses HF's BertNormalizer + BertPreTokenize
 Invalid UTF-8 is given to HF as llama.cpp sees it: each byte that Python's strict UTF-8 decoder
 rejects becomes U+FFFD.
 """
-import json
 import random
-import subprocess
 
 import pytest
 from gguf import GGUFReader
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 
-from conftest import SHARED, tessera_binary
+from conftest import SHARED, tokenize_many
 
 VOCAB_DIR = SHARED / "testdata" / "vocab"
 N_STRINGS = 2000
@@ -157,19 +155,7 @@ def as_reference_text(data: bytes) -> str:
 
 def tessera_ids_per_string(name, strings):
     sep_text, sep_id = SEPARATORS[name]
-    joined = sep_text.encode().join(strings)
-    r = subprocess.run([str(tessera_binary()), "tokenize", "-m", VOCAB_DIR / f"ggml-vocab-{name}.gguf", "--stdin",
-                        "--ids", "--no-bos", "--parse-special"], input=joined, capture_output=True, timeout=300)
-    assert r.returncode == 0, r.stderr.decode(errors="replace")
-    per_string, current = [], []
-    for i in json.loads(r.stdout):
-        if i == sep_id:
-            per_string.append(current)
-            current = []
-        else:
-            current.append(i)
-    per_string.append(current)
-    return per_string
+    return tokenize_many(VOCAB_DIR / f"ggml-vocab-{name}.gguf", strings, sep_text.encode(), sep_id)
 
 
 @pytest.mark.parametrize("name", sorted(SEPARATORS))

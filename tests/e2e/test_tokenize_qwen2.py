@@ -4,14 +4,12 @@ GGUF converters do it (tokens in byte-level form in rank order; each token's mer
 running BPE on its bytes up to its own rank), then every case must give the reference ids."""
 import base64
 import importlib.util
-import json
-import subprocess
 from pathlib import Path
 
 import pytest
 from gguf import GGUFWriter
 
-from conftest import SHARED, tessera_binary
+from conftest import SHARED, tokenize_many
 
 VOCAB_DIR = SHARED / "testdata" / "vocab"
 SEPARATOR = "<|endoftext|>"  # control token 151643, after the 151643 BPE tokens
@@ -91,19 +89,7 @@ def qwen2_gguf(qwen_vocab, tmp_path_factory):
 
 
 def tessera_per_string(path, sep_id, strings):
-    r = subprocess.run([str(tessera_binary()), "tokenize", "-m", path, "--stdin", "--ids", "--no-bos",
-                        "--parse-special"], input=SEPARATOR.encode().join(strings), capture_output=True, timeout=120)
-    assert r.returncode == 0, r.stderr.decode()
-    got, current = [], []
-    for i in json.loads(r.stdout):
-        if i == sep_id:
-            got.append(current)
-            current = []
-        else:
-            current.append(i)
-    got.append(current)
-    assert len(got) == len(strings)
-    return got
+    return tokenize_many(path, strings, SEPARATOR.encode(), sep_id, timeout=120)
 
 
 def test_qwen2_golden_ids(qwen2_gguf):

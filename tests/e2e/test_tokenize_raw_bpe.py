@@ -13,13 +13,12 @@ gguf-py, and both sides tokenize the same random strings.
 """
 import json
 import random
-import subprocess
 
 import pytest
 from gguf import GGUFWriter
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-from conftest import tessera_binary
+from conftest import tokenize_many
 
 SPECIALS = ["<pad>", "<eos>", "<bos>"]
 BYTES = [f"<0x{b:02X}>" for b in range(256)]
@@ -70,19 +69,7 @@ def write_gguf(path, model, pre, tokens, types, merges, flags):
 
 
 def tessera_ids(path, strings, sep_id=1):
-    joined = "<eos>".join(strings).encode()
-    r = subprocess.run([str(tessera_binary()), "tokenize", "-m", str(path), "--stdin", "--ids", "--no-bos",
-                        "--parse-special"], input=joined, capture_output=True, timeout=300)
-    assert r.returncode == 0, r.stderr.decode(errors="replace")
-    per_string, current = [], []
-    for i in json.loads(r.stdout):
-        if i == sep_id:
-            per_string.append(current)
-            current = []
-        else:
-            current.append(i)
-    per_string.append(current)
-    return per_string
+    return tokenize_many(path, strings, b"<eos>", sep_id)
 
 
 def compare(hf: Tokenizer, path, rng: random.Random, extra: str = ""):

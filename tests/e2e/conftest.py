@@ -48,3 +48,11 @@ def tokenize_many(vocab_path, strings, separator: bytes, separator_id: int, time
     per_string.append(current)
     assert len(per_string) == len(strings)
     return per_string
+
+
+def save_gguf(writer) -> None:
+    """Writes and closes a gguf-py GGUFWriter that has all its keys and tensors."""
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()

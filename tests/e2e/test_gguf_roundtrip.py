@@ -13,7 +13,7 @@ import pytest
 from gguf import GGMLQuantizationType, GGUFReader, GGUFValueType, GGUFWriter
 from gguf.constants import GGML_QUANT_SIZES
 
-from conftest import REPO, run_tessera
+from conftest import REPO, run_tessera, save_gguf
 
 REWRITE = REPO / "build" / "tests" / "gguf_rewrite"
 
@@ -57,10 +57,7 @@ def write_reference_file(path: Path, alignment: int | None, tensor_types) -> Non
         block_size, type_size = GGML_QUANT_SIZES[qtype]
         raw = rng.integers(0, 256, size=(3, 2 * type_size), dtype=np.uint8)  # 3 rows of 2 blocks
         w.add_tensor(f"raw.{qtype.name.lower()}", raw, raw_dtype=qtype)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    save_gguf(w)
 
 
 def inspect_json(path: Path) -> dict:
@@ -153,10 +150,7 @@ def test_split_model(tmp_path):
     tensors = {f"t{i}": rng.standard_normal(8 + i).astype(np.float32) for i in range(5)}
     for name, array in tensors.items():
         w.add_tensor(name, array)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    save_gguf(w)
     parts = sorted(tmp_path.glob("model-*-of-00003.gguf"))
     assert len(parts) == 3
 

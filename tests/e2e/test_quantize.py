@@ -7,7 +7,7 @@ from gguf import GGMLQuantizationType as Q
 from gguf import GGUFReader, GGUFWriter
 from gguf.quants import dequantize
 
-from conftest import run_tessera
+from conftest import run_tessera, save_gguf
 
 N_LAYER, N_EMBD, N_FF, N_VOCAB = 8, 256, 512, 300
 # llama-quantize gives attn_v and ffn_down more bits in these layers of an 8-layer model:
@@ -49,10 +49,7 @@ def f32_model(tmp_path_factory):
         weights[name] = (rng.standard_normal(shape) * 0.02).astype(np.float32)
     for name, array in weights.items():
         w.add_tensor(name, array)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    save_gguf(w)
     return path, weights
 
 
@@ -150,10 +147,7 @@ def test_imatrix_is_used(tmp_path, f32_model):
         if len(shape) == 2:
             w.add_tensor(f"{name}.in_sum2", rng.uniform(0.1, 10, (1, shape[1])).astype(np.float32))
             w.add_tensor(f"{name}.counts", np.array([[1536.0]], dtype=np.float32))
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    save_gguf(w)
     dst = tmp_path / "imat.gguf"
     log = quantize(src, dst, "Q4_K_M", "--imatrix", imatrix).stderr
     n_matrices = 7 * N_LAYER

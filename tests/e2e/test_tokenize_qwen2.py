@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from gguf import GGUFWriter
 
-from conftest import SHARED, tokenize_many
+from conftest import SHARED, save_gguf, tokenize_many
 
 VOCAB_DIR = SHARED / "testdata" / "vocab"
 SEPARATOR = "<|endoftext|>"  # control token 151643, after the 151643 BPE tokens
@@ -75,10 +75,7 @@ def write_vocab(path, pre, tokens, merges):
     w.add_token_list(tokens + [SEPARATOR])
     w.add_token_types([1] * len(tokens) + [3])
     w.add_token_merges(merges)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    save_gguf(w)
     return path
 
 

@@ -18,7 +18,7 @@ import pytest
 from gguf import GGUFWriter
 from tokenizers import Regex, Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-from conftest import tokenize_many
+from conftest import save_gguf, tokenize_many
 
 SPECIALS = ["<pad>", "<eos>", "<bos>"]
 BYTES = [f"<0x{b:02X}>" for b in range(256)]
@@ -62,10 +62,7 @@ def write_gguf(path, model, pre, tokens, types, merges, flags):
     w.add_eos_token_id(1)
     for key, value in flags.items():
         w.add_bool(key, value)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    save_gguf(w)
 
 
 def tessera_ids(path, strings, sep_id=1):

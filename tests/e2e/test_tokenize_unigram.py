@@ -6,16 +6,14 @@ the dummy prefix) and HF gets the matching Metaspace pre-tokenizer without split
 run Viterbi over the whole string. Strings never start with a space: HF's Metaspace and
 SentencePiece disagree about a leading space, which is outside what this test is about.
 """
-import json
 import random
-import subprocess
 
 import numpy as np
 import pytest
 from gguf import GGUFWriter
 from tokenizers import Tokenizer, models, pre_tokenizers
 
-from conftest import tessera_binary
+from conftest import save_gguf, tokenize_many
 
 ALPHABET = "abcdefghé中"
 UNKNOWN = "zü🦙\t"
@@ -51,10 +49,7 @@ def unigram(tmp_path_factory):
     w.add_bool("tokenizer.ggml.remove_extra_whitespaces", False)
     w.add_unk_token_id(2)
     w.add_eos_token_id(1)
-    w.write_header_to_file()
-    w.write_kv_data_to_file()
-    w.write_tensors_to_file()
-    w.close()
+    save_gguf(w)
     hf = Tokenizer(models.Unigram([(t, s) for t, s in zip(tokens, all_scores)], unk_id=2, byte_fallback=False))
     hf.pre_tokenizer = pre_tokenizers.Metaspace(replacement="\u2581", prepend_scheme="always", split=False)
     return path, hf
@@ -77,18 +72,6 @@ def test_unigram_matches_hugging_face(unigram):
     path, hf = unigram
     rng = random.Random(7)
     strings = [random_string(rng) for _ in range(N_STRINGS)]
-    joined = "</s>".join(strings).encode()
-    r = subprocess.run([str(tessera_binary()), "tokenize", "-m", path, "--stdin", "--ids", "--no-bos",
-                        "--parse-special"], input=joined, capture_output=True, timeout=120)
-    assert r.returncode == 0, r.stderr.decode()
-    ours, current = [], []
-    for i in json.loads(r.stdout):
-        if i == 1:
-            ours.append(current)
-            current = []
-        else:
-            current.append(i)
-    ours.append(current)
-    assert len(ours) == len(strings)
+    ours = tokenize_many(path, strings, b"</s>", 1, timeout=120)
     mismatches = [(s, hf.encode(s).ids, got) for s, got in zip(strings, ours) if hf.encode(s).ids != got]
     assert not mismatches, f"{len(mismatches)}/{len(strings)} differ; first: {mismatches[:3]}"

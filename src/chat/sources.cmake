@@ -1,0 +1,1 @@
+# Sources of the chat module (appended by its owner).

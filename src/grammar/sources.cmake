@@ -1,0 +1,1 @@
+# Sources of the grammar module (appended by its owner).

@@ -1,0 +1,1 @@
+# Sources of the server module (appended by its owner).

@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
   g++ cmake ninja-build pkg-config git
   libfmt-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev
   libpcre2-dev libutf8proc-dev        # tokenizer: pre-tokenizer regexes (PCRE2 JIT), Unicode data
+  libcpp-httplib-dev                  # server: HTTP transport (tessera serve)
   clang libclang-rt-14-dev            # libFuzzer + sanitizers for the fuzz target
   python3 python3-venv python3-pip
 )

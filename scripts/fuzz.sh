@@ -22,3 +22,20 @@ if ! build-fuzz/gguf_reader_fuzz -max_total_time="$seconds" -max_len=4096 -dict=
 fi
 runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$')
 echo "[fuzz] ${runs} inputs ran clean under ASan+UBSan in ${seconds}s"
+
+# The GBNF parser / matcher / JSON-schema converter, briefly, seeded with the shared grammars.
+grammar_seconds="${GRAMMAR_FUZZ_SECONDS:-20}"
+cmake --build build-fuzz --target grammar_fuzz
+grammar_corpus=build-fuzz/grammar-corpus
+mkdir -p "$grammar_corpus"
+cp -n ../shared/testdata/grammars/*.gbnf "$grammar_corpus/" 2>/dev/null || true
+grammar_log=build-fuzz/grammar-fuzz.log
+echo "[fuzz] running grammar_fuzz for ${grammar_seconds}s (log: $grammar_log)"
+if ! build-fuzz/grammar_fuzz -max_total_time="$grammar_seconds" -max_len=2048 -dict=fuzz/grammar.dict \
+    -print_final_stats=1 -artifact_prefix=build-fuzz/grammar- "$grammar_corpus" >"$grammar_log" 2>&1; then
+  tail -60 "$grammar_log"
+  echo "[fuzz] FAILED: the grammar parser crashed or a sanitizer fired; the input is saved as build-fuzz/grammar-crash-*" >&2
+  exit 1
+fi
+runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$grammar_log" | grep -o '[0-9]*$')
+echo "[fuzz] ${runs} grammar inputs ran clean under ASan+UBSan in ${grammar_seconds}s"

@@ -17,14 +17,16 @@ Result<ops::KvType> parse_kv_type(const std::string& name) {
 
 }  // namespace
 
-int hardware_threads() { return static_cast<int>(std::max(1u, std::thread::hardware_concurrency())); }
+int hardware_threads() {
+  return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
 
 void add_model_flags(cli::FlagSet& flags, ModelOptions& o) {
   const std::string group = "Model and runtime";
   flags.add_string({"-m", "--model"}, "FILE", "GGUF model file", group, o.model);
   flags.set_default_text("-m", "the model ./setup.sh installs");
-  flags.add_value({"-c", "--ctx-size"}, "N", "context size in tokens, 0 = the model's trained context", group,
-                  o.n_ctx, cli::at_least<int64_t>(0));
+  flags.add_value({"-c", "--ctx-size"}, "N", "context size in tokens, 0 = the model's trained context", group, o.n_ctx,
+                  cli::at_least<int64_t>(0));
   flags.add_value({"-t", "--threads"}, "N", "threads for generation", group, o.n_threads, cli::at_least(1));
   flags.set_default_text("-t", fmt::format("all {} cores", hardware_threads()));
   flags.add_value({"-tb", "--threads-batch"}, "N", "threads for prompt processing", group, o.n_threads_batch,
@@ -45,7 +47,9 @@ void add_model_flags(cli::FlagSet& flags, ModelOptions& o) {
   kv_flag({"-ctv", "--cache-type-v"}, "KV cache type for values: f16, f32, q8_0, q4_0", o.cache_type_v);
 }
 
-std::string model_path(const ModelOptions& o) { return o.model.empty() ? default_model_path() : o.model; }
+std::string model_path(const ModelOptions& o) {
+  return o.model.empty() ? default_model_path() : o.model;
+}
 
 Result<model::ForwardParams> forward_params(const ModelOptions& o) {
   Result<ops::KvType> k = parse_kv_type(o.cache_type_k);
@@ -61,6 +65,7 @@ Result<model::ForwardParams> forward_params(const ModelOptions& o) {
   p.n_ctx = o.n_ctx;
   p.kv_type = *k;
   p.n_threads = o.n_threads > 0 ? o.n_threads : hardware_threads();
+  p.n_threads_batch = o.n_threads_batch > 0 ? o.n_threads_batch : p.n_threads;
   p.n_ubatch = std::min(o.n_ubatch, o.n_batch);
   return p;
 }

@@ -16,9 +16,14 @@ struct Subcommand {
 
 constexpr Subcommand kSubcommands[] = {
     {"run", tessera::tools::run_run, "generate text from a prompt"},
+    {"json-schema-to-grammar", tessera::tools::run_json_schema_to_grammar, "print the GBNF grammar of a JSON Schema"},
     {"inspect", tessera::tools::run_inspect, "show a GGUF file's header, metadata, tensors and totals"},
     {"quantize", tessera::tools::run_quantize, "convert a GGUF model to a quantization type (Q4_K_M, Q8_0, ...)"},
+    {"serve", tessera::tools::run_serve, "OpenAI-compatible HTTP server (parallel slots, continuous batching)"},
     {"tokenize", tessera::tools::run_tokenize, "print the token ids a GGUF vocabulary gives a text"},
+    {"template", tessera::tools::run_template, "render a chat template for a conversation (JSON messages)"},
+    {"perplexity", tessera::tools::run_perplexity, "perplexity of a text file, computed as llama-perplexity does"},
+    {"bench", tessera::tools::run_bench, "prompt (ppN) and generation (tgN) tokens/s, as llama-bench measures"},
 };
 
 void print_usage(std::FILE* out) {

@@ -1,189 +1,95 @@
-// `tessera run -m MODEL -p PROMPT -n N`: text generation from the command line.
-// This first version has the core flags; the Sampling issue adds the rest of llama.cpp's set.
+// `tessera run -m MODEL -p PROMPT -n N [options]`: text generation from the command line, with
+// llama-cli's flags. The prompt is echoed, then the generation streams to stdout; diagnostics
+// and timings go to stderr (and --log-file). Ctrl-C stops the generation and still prints the
+// timings. With -cnv (or a chat template and no prompt) it runs the chat loop of run_chat.cpp.
 #include <fmt/format.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
-#include <optional>
-#include <random>
-#include <string>
-#include <thread>
+#include <memory>
 
 #include "commands.h"
-#include "model/forward.h"
-#include "sampling/sampler.h"
-#include "tokenizer/stream_decoder.h"
-#include "tokenizer/tokenizer.h"
+#include "run_chat.h"
+#include "run_options.h"
+#include "run_session.h"
+#include "run_signal.h"
 
 namespace tessera::tools {
 namespace {
 
-struct RunOptions {
-  std::string model;
-  std::string prompt;
-  int n_predict = 128;  // -1: until end of generation or a full context
-  int n_threads = 0;    // 0: all cores
-  int64_t n_ctx = 4096;
-  bool display_prompt = true;
-  sampling::SamplerParams sampler;
-  bool seed_given = false;
-};
+// llama-cli keeps a few cells of the context free; a longer prompt is refused, never truncated.
+constexpr int64_t kContextReserve = 4;
 
-constexpr std::string_view kUsage =
-    "usage: tessera run [-m MODEL] -p PROMPT [-n N] [options]\n"
-    "  -m, --model FILE       GGUF model (default: the model ./setup.sh installs)\n"
-    "  -p, --prompt TEXT      prompt\n"
-    "  -n, --n-predict N      tokens to generate (default 128; -1 = until end of text or full context)\n"
-    "  -c, --ctx-size N       context size in tokens (default 4096; 0 = the model's)\n"
-    "  -t, --threads N        threads (default: all cores)\n"
-    "  -s, --seed N           RNG seed (default: random)\n"
-    "  --temp T               temperature (default 0.8; <= 0 = greedy)\n"
-    "  --top-k N              (default 40; 0 = off)\n"
-    "  --top-p P              (default 0.95; 1 = off)\n"
-    "  --min-p P              (default 0.05; 0 = off)\n"
-    "  --no-display-prompt    print only the generated text\n";
-
-template <class T>
-bool parse_number(const std::string& text, T& out) {
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), out);
-  return error == std::errc() && end == text.data() + text.size();
+void print_prompt_tokens(const RunSession& session, const std::vector<int32_t>& tokens, RunLog& log) {
+  log.info("prompt: {} tokens", tokens.size());
+  for (int32_t id : tokens) {
+    log.info("{:>6} -> '{}'", id, session.tokenizer().token_to_piece(id, true));
+  }
 }
 
-// Returns nullopt after printing the problem (exit code in `exit_code`).
-std::optional<RunOptions> parse_args(const Args& args, int& exit_code) {
-  RunOptions o;
-  exit_code = 2;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-h" || a == "--help") {
-      fmt::print("{}", kUsage);
-      exit_code = 0;
-      return std::nullopt;
-    }
-    if (a == "--no-display-prompt") {
-      o.display_prompt = false;
-      continue;
-    }
-    if (i + 1 >= args.size()) {
-      fmt::print(stderr, "tessera run: {} needs a value\n{}", a, kUsage);
-      return std::nullopt;
-    }
-    const std::string& v = args[++i];
-    bool ok = true;
-    if (a == "-m" || a == "--model") {
-      o.model = v;
-    } else if (a == "-p" || a == "--prompt") {
-      o.prompt = v;
-    } else if (a == "-n" || a == "--n-predict") {
-      ok = parse_number(v, o.n_predict) && o.n_predict >= -1;
-    } else if (a == "-c" || a == "--ctx-size") {
-      ok = parse_number(v, o.n_ctx) && o.n_ctx >= 0;
-    } else if (a == "-t" || a == "--threads") {
-      ok = parse_number(v, o.n_threads) && o.n_threads > 0;
-    } else if (a == "-s" || a == "--seed") {
-      ok = parse_number(v, o.sampler.seed);
-      o.seed_given = true;
-    } else if (a == "--temp") {
-      ok = parse_number(v, o.sampler.temperature);
-    } else if (a == "--top-k") {
-      ok = parse_number(v, o.sampler.top_k);
-    } else if (a == "--top-p") {
-      ok = parse_number(v, o.sampler.top_p);
-    } else if (a == "--min-p") {
-      ok = parse_number(v, o.sampler.min_p);
-    } else {
-      fmt::print(stderr, "tessera run: unknown option '{}'\n{}", a, kUsage);
-      return std::nullopt;
-    }
-    if (!ok) {
-      fmt::print(stderr, "tessera run: bad value '{}' for {}\n", v, a);
-      return std::nullopt;
-    }
+int run_completion(RunSession& session, const RunOptions& o, RunLog& log) {
+  const std::vector<int32_t> prompt = session.tokenize(o.prompt, true);
+  if (o.verbose_prompt) print_prompt_tokens(session, prompt, log);
+  if (static_cast<int64_t>(prompt.size()) > session.n_ctx() - kContextReserve) {
+    log.info("error: the prompt is too long ({} tokens, at most {} fit in a context of {}; raise -c)", prompt.size(),
+             session.n_ctx() - kContextReserve, session.n_ctx());
+    return 1;
   }
-  if (o.prompt.empty()) {
-    fmt::print(stderr, "tessera run: a prompt is needed (-p)\n{}", kUsage);
-    return std::nullopt;
+  InterruptGuard interrupt;
+  if (Status s = session.feed(prompt, o.display_prompt); !s) {
+    log.info("\nerror: {}", s.message());
+    return 1;
   }
-  if (o.model.empty()) o.model = default_model_path();
-  if (!o.seed_given) o.sampler.seed = std::random_device{}();
-  if (o.n_threads == 0) o.n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  return o;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  Result<RunSession::Output> out = session.generate(o.n_predict, [] { return InterruptGuard::interrupted(); });
+  RunSession::print("\n");
+  if (!out) {
+    log.info("error: {}", out.error());
+    return 1;
+  }
+  log.debug("stopped: {}", stop_reason_name(out->reason));
+  if (out->reason == StopReason::kInterrupted) log.info("interrupted (Ctrl-C)");
+  if (out->reason == StopReason::kContextFull) log.info("stopped: the context is full ({} tokens)", session.n_ctx());
+  session.print_timings(log);
+  return 0;
 }
 
 }  // namespace
 
 int run_run(const Args& args) {
-  int exit_code = 0;
-  std::optional<RunOptions> o = parse_args(args, exit_code);
-  if (!o) return exit_code;
-
-  Result<std::shared_ptr<const model::Model>> loaded = model::Model::load(o->model);
-  if (!loaded) {
-    fmt::print(stderr, "error: {}\n", loaded.error());
-    return 1;
+  const auto start = std::chrono::steady_clock::now();
+  RunOptions o;
+  cli::FlagSet flags("tessera run", "[-m MODEL] (-p PROMPT | -f FILE | -cnv) [-n N] [options]");
+  add_run_flags(flags, o);
+  Result<cli::ParsedArgs> parsed = flags.parse(args);
+  if (!parsed) {
+    fmt::print(stderr, "{}\n", parsed.error());
+    return 2;
   }
-  const std::shared_ptr<const model::Model>& m = *loaded;
-  Result<tokenizer::Tokenizer> tok = tokenizer::Tokenizer::load(m->file());
-  if (!tok) {
-    fmt::print(stderr, "error: {}\n", tok.error());
-    return 1;
+  if (parsed->help) {
+    fmt::print("{}", flags.help());
+    return 0;
   }
-  model::ForwardParams fp;
-  fp.n_ctx = o->n_ctx;
-  fp.n_threads = o->n_threads;
-  Result<std::unique_ptr<model::ForwardPass>> forward = model::ForwardPass::create(m, fp);
-  if (!forward) {
-    fmt::print(stderr, "error: {}\n", forward.error());
-    return 1;
+  sampling::UserSet user_set;
+  if (Status s = finish_run_options(*parsed, o, user_set); !s) {
+    fmt::print(stderr, "{}\n", s.message());
+    return 2;
   }
-
-  const std::vector<tokenizer::TokenId> prompt = tok->tokenize(o->prompt);
-  if (o->display_prompt) {
-    fmt::print("{}", o->prompt);
-    std::fflush(stdout);
-  }
-  runtime::Batch batch;
-  for (size_t i = 0; i < prompt.size(); ++i) {
-    batch.add(prompt[i], static_cast<int32_t>(i), 0, i + 1 == prompt.size());
-  }
-  std::vector<float> logits;
-  const auto prompt_start = std::chrono::steady_clock::now();
-  if (Status s = (*forward)->decode(batch, logits); !s) {
-    fmt::print(stderr, "\nerror: {}\n", s.message());
-    return 1;
-  }
-  const double prompt_seconds = seconds_since(prompt_start);
-
-  sampling::Sampler sampler(o->sampler);
-  tokenizer::StreamDecoder decoder(*tok);
-  const auto gen_start = std::chrono::steady_clock::now();
-  int n_generated = 0;
-  for (auto pos = static_cast<int32_t>(prompt.size()); o->n_predict < 0 || n_generated < o->n_predict; ++pos) {
-    const int32_t next = sampler.sample(logits);
-    if (tok->vocab().is_end_of_generation(next)) break;
-    ++n_generated;
-    fmt::print("{}", decoder.push(next));
-    std::fflush(stdout);
-    batch.clear();
-    batch.add(next, pos, 0, true);
-    if (Status s = (*forward)->decode(batch, logits); !s) {
-      fmt::print(stderr, "\n{}\n", s.message());  // e.g. the context is full: stop, keep the text
-      break;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> log_file(nullptr, &std::fclose);
+  if (!o.log_file.empty()) {
+    log_file.reset(std::fopen(o.log_file.c_str(), "w"));
+    if (!log_file) {
+      fmt::print(stderr, "tessera run: cannot write the log file '{}'\n", o.log_file);
+      return 2;
     }
   }
-  fmt::print("{}\n", decoder.finish());
-  std::fflush(stdout);  // the text ends before the timings on a shared terminal
-  const double gen_seconds = seconds_since(gen_start);
-  fmt::print(stderr, "prompt: {} tokens in {:.2f} s ({:.1f} tokens/s)\n", prompt.size(), prompt_seconds,
-             prompt.size() / std::max(prompt_seconds, 1e-9));
-  fmt::print(stderr, "generation: {} tokens in {:.2f} s ({:.1f} tokens/s), {} threads\n", n_generated, gen_seconds,
-             n_generated / std::max(gen_seconds, 1e-9), o->n_threads);
-  return 0;
+  RunLog log(o.verbose, log_file.get());
+  Result<std::unique_ptr<RunSession>> session = RunSession::create(o, user_set, log, start);
+  if (!session) {
+    log.info("error: {}", session.error());
+    return 1;
+  }
+  if (use_chat_mode(**session, o)) return run_chat(**session, o, log);
+  return run_completion(**session, o, log);
 }
 
 }  // namespace tessera::tools

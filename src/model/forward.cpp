@@ -1,11 +1,14 @@
 #include "model/forward.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include <fmt/format.h>
 
+#include "ops/simd_kernels.h"
 #include "quant/dispatch.h"
+#include "tessera/check.h"
 
 namespace tessera::model {
 
@@ -13,23 +16,32 @@ using R = TensorRole;
 
 // Activations of the current micro-batch; n = batch size. Reused across decode() calls.
 struct ForwardPass::Scratch {
-  std::vector<float> x;       // [n, n_embd] the residual stream
-  std::vector<float> cur;     // [n, n_embd] normed input of a block
-  std::vector<float> proj;    // [n, n_embd] a block's output
-  std::vector<float> q;       // [n, n_head * head_dim_k]
-  std::vector<float> k;       // [n, n_head_kv * head_dim_k]
-  std::vector<float> v;       // [n, n_head_kv * head_dim_v]
-  std::vector<float> qkv;     // [n, q + k + v] fused projection (phi3)
-  std::vector<float> attn;    // [n, n_head * head_dim_v]
-  std::vector<float> gate;    // [n, n_ff] (or [n, 2 n_ff] when fused with up)
-  std::vector<float> up;      // [n, n_ff]
-  std::vector<uint8_t> acts;  // [n, row_bytes(vec_dot_type, k)] converted activations
+  std::vector<float> x;                             // [n, n_embd] the residual stream
+  std::vector<float> cur;                           // [n, n_embd] normed input of a block
+  std::vector<float> proj;                          // [n, n_embd] a block's output
+  std::vector<float> q;                             // [n, n_head * head_dim_k]
+  std::vector<float> k;                             // [n, n_head_kv * head_dim_k]
+  std::vector<float> v;                             // [n, n_head_kv * head_dim_v]
+  std::vector<float> qkv;                           // [n, q + k + v] fused projection (phi3)
+  std::vector<float> attn;                          // [n, n_head * head_dim_v]
+  std::vector<float> gate;                          // [n, n_ff] (or [n, 2 n_ff] when fused with up)
+  std::vector<float> up;                            // [n, n_ff]
+  std::vector<uint8_t> acts[kMaxLinearJobs];        // [n, row_bytes(act type, k)] converted activations
+  std::vector<std::vector<uint8_t>> thread_matmul;  // [n_threads] matmul() scratch
+  std::vector<float> lora_mid, lora_out;            // [n, rank] and [n, rows]: one adapter's update
   // RoPE angles per token for global and sliding-window layers: [n, n_rot / 2] each.
   std::vector<float> cos_g, sin_g, cos_l, sin_l;
   // Per sequence: its cells and their positions, refreshed after allocation.
   std::vector<std::vector<int32_t>> seq_cells, seq_pos;
-  // Per thread: attention scores and one decoded key and value row.
-  std::vector<std::vector<float>> thread_scores;  // [n_threads][attention_scratch_size(n_ctx)]
+  // The sequences of the current micro-batch, and each one's entries (batch indices, in order).
+  std::vector<int32_t> batch_seqs;
+  std::vector<std::vector<int32_t>> seq_tokens;
+  struct AttnItem {
+    int32_t seq;
+    int64_t kv_head, t0, t1;  // tokens [t0, t1) of seq_tokens[seq]
+  };
+  std::vector<AttnItem> attn_items;
+  std::vector<std::vector<float>> thread_attn;  // [n_threads] attention_tile() scratch
 };
 
 namespace {
@@ -62,15 +74,16 @@ ForwardPass::ForwardPass(std::shared_ptr<const Model> model, const ForwardParams
       kv_(model_->hparams().n_layer, params.n_ctx > 0 ? params.n_ctx : model_->hparams().n_ctx_train,
           model_->hparams().n_embd_k_gqa(), model_->hparams().n_embd_v_gqa(), params.kv_type),
       pool_(params.n_threads),
+      pool_batch_(params.n_threads_batch > 0 && params.n_threads_batch != params.n_threads
+                      ? std::make_unique<runtime::ThreadPool>(params.n_threads_batch)
+                      : nullptr),
       n_ubatch_(params.n_ubatch),
       s_(std::make_unique<Scratch>()) {
   s_->seq_cells.resize(runtime::KvCache::kMaxSeqs);
   s_->seq_pos.resize(runtime::KvCache::kMaxSeqs);
-  ops::AttentionParams shape;
-  shape.head_dim_k = model_->hparams().head_dim_k;
-  shape.head_dim_v = model_->hparams().head_dim_v;
-  s_->thread_scores.assign(static_cast<size_t>(params.n_threads),
-                           std::vector<float>(static_cast<size_t>(ops::attention_scratch_size(shape, kv_.n_ctx()))));
+  s_->seq_tokens.resize(runtime::KvCache::kMaxSeqs);
+  s_->thread_matmul.resize(static_cast<size_t>(std::max(params.n_threads, params.n_threads_batch)));
+  s_->thread_attn.resize(static_cast<size_t>(std::max(params.n_threads, params.n_threads_batch)));
 }
 
 ForwardPass::~ForwardPass() = default;
@@ -80,6 +93,9 @@ Result<std::unique_ptr<ForwardPass>> ForwardPass::create(std::shared_ptr<const M
   if (model == nullptr) return Status::error("no model");
   if (params.n_threads < 1 || params.n_threads > 1024) {
     return Status::error(fmt::format("thread count {} must be in [1, 1024]", params.n_threads));
+  }
+  if (params.n_threads_batch < 0 || params.n_threads_batch > 1024) {
+    return Status::error(fmt::format("batch thread count {} must be in [0, 1024]", params.n_threads_batch));
   }
   if (params.n_ctx < 0) return Status::error(fmt::format("context size {} must be >= 0", params.n_ctx));
   if (params.n_ubatch < 1) return Status::error(fmt::format("micro-batch size {} must be >= 1", params.n_ubatch));
@@ -93,23 +109,116 @@ Result<std::unique_ptr<ForwardPass>> ForwardPass::create(std::shared_ptr<const M
 }
 
 void ForwardPass::linear(const gguf::TensorInfo& w, const float* in, int64_t n, float* out) {
+  const LinearJob job{&w, out};
+  linear_jobs(std::span<const LinearJob>(&job, 1), in, n);
+}
+
+void ForwardPass::linear_jobs(std::span<const LinearJob> jobs, const float* in, int64_t n) {
+  linear_base(jobs, in, n);
+  if (lora_.empty()) return;
+  for (const LinearJob& job : jobs) {
+    const auto it = lora_.find(job.w);
+    if (it == lora_.end()) continue;
+    const int64_t rows = static_cast<int64_t>(job.w->shape[1]);
+    for (const AppliedLora& l : it->second) {
+      const int64_t rank = static_cast<int64_t>(l.f.a->shape[1]);
+      s_->lora_mid.resize(static_cast<size_t>(n * rank));
+      s_->lora_out.resize(static_cast<size_t>(n * rows));
+      const LinearJob a{l.f.a, s_->lora_mid.data()};
+      const LinearJob b{l.f.b, s_->lora_out.data()};
+      linear_base(std::span<const LinearJob>(&a, 1), in, n);                   // [n, rank]
+      linear_base(std::span<const LinearJob>(&b, 1), s_->lora_mid.data(), n);  // [n, rows]
+      for (int64_t i = 0; i < n * rows; ++i) job.out[i] += l.scale * s_->lora_out[static_cast<size_t>(i)];
+    }
+  }
+}
+
+Status ForwardPass::set_adapters(std::vector<LoraAdapter> adapters) {
+  std::unordered_map<const gguf::TensorInfo*, std::vector<AppliedLora>> applied;
+  for (size_t ai = 0; ai < adapters.size(); ++ai) {
+    const LoraAdapter& adapter = adapters[ai];
+    for (const auto& [name, f] : adapter.by_weight) {
+      const gguf::TensorInfo* w = model_->file().find_tensor(name);
+      if (w == nullptr || w->n_dims != 2) {
+        return Status::error(fmt::format("adapter {}: '{}' is not a weight matrix of the model", ai, name));
+      }
+      if (f.a == nullptr || f.b == nullptr || f.a->n_dims != 2 || f.b->n_dims != 2 || f.a->shape[0] != w->shape[0] ||
+          f.b->shape[1] != w->shape[1] || f.a->shape[1] != f.b->shape[0]) {
+        return Status::error(fmt::format(
+            "adapter {}: factors of '{}' must be A {{{}, rank}} and B {{rank, {}}} (ggml order), got A {{{}, {}}} "
+            "and B {{{}, {}}}",
+            ai, name, w->shape[0], w->shape[1], f.a ? f.a->shape[0] : 0, f.a ? f.a->shape[1] : 0,
+            f.b ? f.b->shape[0] : 0, f.b ? f.b->shape[1] : 0));
+      }
+      for (const gguf::TensorInfo* t : {f.a, f.b}) {
+        const quant::TypeTraits& tr = quant::type_traits(t->type);
+        if (quant::kernels().vec_dot[static_cast<size_t>(t->type)] == nullptr || t->shape[0] % tr.block_size != 0) {
+          return Status::error(
+              fmt::format("adapter {}: factor '{}' of '{}' has type {} with no dot kernel for its shape", ai, t->name,
+                          name, tr.name));
+        }
+      }
+      applied[w].push_back({f, adapter.scale});
+    }
+  }
+  lora_ = std::move(applied);
+  adapters_ = std::move(adapters);
+  return Status();
+}
+
+void ForwardPass::linear_base(std::span<const LinearJob> jobs, const float* in, int64_t n) {
   const quant::KernelTable& table = quant::kernels();
-  const int64_t k = static_cast<int64_t>(w.shape[0]);
-  const int64_t rows = static_cast<int64_t>(w.shape[1]);
-  const quant::TensorType act_type = quant::type_traits(w.type).vec_dot_type;
-  const uint64_t act_row = *quant::row_bytes(act_type, static_cast<uint64_t>(k));
-  s_->acts.resize(static_cast<size_t>(n) * act_row);
-  uint8_t* acts = s_->acts.data();
-  pool_.run([&](int ith, int nth) {
-    int64_t t0, t1;
-    runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
-    if (t1 > t0) quant::quantize_activations(table, w.type, in + t0 * k, k, t1 - t0, acts + t0 * act_row);
-  });
-  const quant::MatmulArgs args{w.type, w.data, k, acts, n, out, rows};
-  pool_.run([&](int ith, int nth) {
-    int64_t r0, r1;
-    runtime::ThreadPool::split_range(rows, ith, nth, r0, r1);
-    if (r1 > r0) quant::matmul(table, args, r0, r1);
+  TESSERA_CHECK(!jobs.empty() && jobs.size() <= kMaxLinearJobs, "1 to kMaxLinearJobs matmuls per call");
+  const int64_t k = static_cast<int64_t>(jobs[0].w->shape[0]);
+  // The input converted once per activation type the weights want (usually one).
+  quant::MatmulArgs args[kMaxLinearJobs];
+  quant::TensorType act_types[kMaxLinearJobs];
+  size_t n_types = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const gguf::TensorInfo& w = *jobs[j].w;
+    TESSERA_CHECK(static_cast<int64_t>(w.shape[0]) == k, "matmuls of one call share the input");
+    const quant::TensorType act_type = quant::type_traits(w.type).vec_dot_type;
+    size_t slot = 0;
+    while (slot < n_types && act_types[slot] != act_type) ++slot;
+    const uint64_t act_row = *quant::row_bytes(act_type, static_cast<uint64_t>(k));
+    if (slot == n_types) {
+      act_types[n_types++] = act_type;
+      s_->acts[slot].resize(static_cast<size_t>(n) * act_row);
+    }
+    args[j] =
+        quant::MatmulArgs{w.type, w.data, k, s_->acts[slot].data(), n, jobs[j].out, static_cast<int64_t>(w.shape[1])};
+  }
+  const auto quantize = [&](int64_t t0, int64_t t1) {
+    for (size_t slot = 0; slot < n_types; ++slot) {
+      // A weight type whose partner is act_types[slot] (quantize_activations takes the weight type).
+      size_t j = 0;
+      while (quant::type_traits(jobs[j].w->type).vec_dot_type != act_types[slot]) ++j;
+      const uint64_t act_row = *quant::row_bytes(act_types[slot], static_cast<uint64_t>(k));
+      quant::quantize_activations(table, jobs[j].w->type, in + t0 * k, k, t1 - t0,
+                                  s_->acts[slot].data() + t0 * act_row);
+    }
+  };
+  // A few tokens convert faster on this thread than a pool round trip.
+  if (n <= 4) {
+    quantize(0, n);
+  } else {
+    active_->run([&](int ith, int nth) {
+      int64_t t0, t1;
+      runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
+      if (t1 > t0) quantize(t0, t1);
+    });
+  }
+  // One pool round for every matmul: each thread takes its share of each matrix's rows.
+  active_->run([&](int ith, int nth) {
+    std::vector<uint8_t>& scratch = s_->thread_matmul[static_cast<size_t>(ith)];
+    for (size_t j = 0; j < jobs.size(); ++j) {
+      int64_t r0, r1;
+      runtime::ThreadPool::split_range(args[j].out_stride, ith, nth, r0, r1);
+      if (r1 <= r0) continue;
+      const size_t bytes = quant::matmul_scratch_bytes(table, args[j]);
+      if (scratch.size() < bytes) scratch.resize(bytes);
+      quant::matmul(table, args[j], r0, r1, scratch);
+    }
   });
 }
 
@@ -126,9 +235,7 @@ void ForwardPass::norm_rows(const gguf::TensorInfo* w, const gguf::TensorInfo* b
                             float* out) {
   const Hparams& hp = model_->hparams();
   const int64_t e = hp.n_embd;
-  pool_.run([&](int ith, int nth) {
-    int64_t t0, t1;
-    runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
+  const auto rows = [&](int64_t t0, int64_t t1) {
     for (int64_t t = t0; t < t1; ++t) {
       if (hp.arch->norm == NormType::kRms) {
         ops::rmsnorm(in + t * e, f32_data(w), hp.norm_eps, e, out + t * e);
@@ -136,6 +243,15 @@ void ForwardPass::norm_rows(const gguf::TensorInfo* w, const gguf::TensorInfo* b
         ops::layernorm(in + t * e, f32_data(w), f32_data(b), hp.norm_eps, e, out + t * e);
       }
     }
+  };
+  if (n <= 2) {  // a row or two: cheaper here than a pool round trip
+    rows(0, n);
+    return;
+  }
+  active_->run([&](int ith, int nth) {
+    int64_t t0, t1;
+    runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
+    rows(t0, t1);
   });
 }
 
@@ -179,9 +295,9 @@ void ForwardPass::project_qkv(int64_t il, int64_t n) {
     }
     return;
   }
-  linear(*L.get(R::kAttnQ), s_->cur.data(), n, s_->q.data());
-  linear(*L.get(R::kAttnK), s_->cur.data(), n, s_->k.data());
-  linear(*L.get(R::kAttnV), s_->cur.data(), n, s_->v.data());
+  const LinearJob qkv[] = {
+      {L.get(R::kAttnQ), s_->q.data()}, {L.get(R::kAttnK), s_->k.data()}, {L.get(R::kAttnV), s_->v.data()}};
+  linear_jobs(qkv, s_->cur.data(), n);
   add_bias(L.get(R::kAttnQB), n, s_->q.data());
   add_bias(L.get(R::kAttnKB), n, s_->k.data());
   add_bias(L.get(R::kAttnVB), n, s_->v.data());
@@ -201,7 +317,7 @@ void ForwardPass::attention_block(int64_t il, const runtime::Batch& batch, const
   const quant::TypeTraits& kv_traits = quant::type_traits(ops::kv_tensor_type(kv_.type()));
   // Per token: QK-norm (one weight shared by all heads), RoPE, then the keys and values into the
   // token's cache cell (cells are distinct, so threads split the tokens).
-  pool_.run([&](int ith, int nth) {
+  active_->run([&](int ith, int nth) {
     int64_t t0, t1;
     runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
     for (int64_t t = t0; t < t1; ++t) {
@@ -247,25 +363,35 @@ void ForwardPass::attend(int64_t il, const runtime::Batch& batch) {
   p.scale = hp.attn_scale;
   p.softcap = hp.attn_softcap;
   p.n_swa = hp.is_swa(il) ? hp.n_swa : 0;
-  const int64_t n_items = n * hp.n_head;  // (token, head) pairs, split across threads
-  pool_.run([&](int ith, int nth) {
-    int64_t i0, i1;
-    runtime::ThreadPool::split_range(n_items, ith, nth, i0, i1);
-    for (int64_t i = i0; i < i1; ++i) {
-      const int64_t t = i / hp.n_head;
-      const int64_t h = i % hp.n_head;
-      const int32_t seq = batch.seq_id[static_cast<size_t>(t)];
+  // Work items: (sequence, kv head, tile of that sequence's tokens), about kTileRows query rows
+  // each; taken from a shared counter, latest tiles (the most keys) first, to balance threads.
+  constexpr int64_t kTileRows = 128;
+  const int64_t tile = std::max<int64_t>(1, kTileRows / (hp.n_head / hp.n_head_kv));
+  s_->attn_items.clear();
+  for (int32_t seq : s_->batch_seqs) {
+    const auto n_tok = static_cast<int64_t>(s_->seq_tokens[static_cast<size_t>(seq)].size());
+    for (int64_t t0 = 0; t0 < n_tok; t0 += tile) {
+      for (int64_t h = 0; h < hp.n_head_kv; ++h) s_->attn_items.push_back({seq, h, t0, std::min(n_tok, t0 + tile)});
+    }
+  }
+  std::reverse(s_->attn_items.begin(), s_->attn_items.end());
+  std::atomic<size_t> next{0};
+  active_->run([&](int ith, int) {
+    for (size_t i = next.fetch_add(1); i < s_->attn_items.size(); i = next.fetch_add(1)) {
+      const Scratch::AttnItem& item = s_->attn_items[i];
       ops::KvView kv;
       kv.type = kv_.type();
       kv.k = kv_.k_layer(il);
       kv.v = kv_.v_layer(il);
       kv.k_row_bytes = kv_.k_row_bytes();
       kv.v_row_bytes = kv_.v_row_bytes();
-      kv.cells = s_->seq_cells[static_cast<size_t>(seq)];
-      kv.positions = s_->seq_pos[static_cast<size_t>(seq)];
-      ops::attention(p, s_->q.data() + t * hp.n_embd_q(), batch.pos[static_cast<size_t>(t)], kv, h, h + 1,
-                     s_->thread_scores[static_cast<size_t>(ith)].data(),
-                     s_->attn.data() + t * hp.n_head * hp.head_dim_v);
+      kv.cells = s_->seq_cells[static_cast<size_t>(item.seq)];
+      kv.positions = s_->seq_pos[static_cast<size_t>(item.seq)];
+      const std::vector<int32_t>& toks = s_->seq_tokens[static_cast<size_t>(item.seq)];
+      ops::attention_tile(p, kv, item.kv_head,
+                          std::span<const int32_t>(toks.data() + item.t0, static_cast<size_t>(item.t1 - item.t0)),
+                          s_->q.data(), hp.n_embd_q(), batch.pos.data(), s_->attn.data(), hp.n_head * hp.head_dim_v,
+                          s_->thread_attn[static_cast<size_t>(ith)]);
     }
   });
 }
@@ -288,14 +414,16 @@ void ForwardPass::ffn_block(int64_t il, int64_t n) {
     }
   } else {
     s_->gate.resize(static_cast<size_t>(n * ff));
-    linear(*L.get(R::kFfnGate), s_->cur.data(), n, s_->gate.data());
-    linear(*L.get(R::kFfnUp), s_->cur.data(), n, s_->up.data());
+    const LinearJob gate_up[] = {{L.get(R::kFfnGate), s_->gate.data()}, {L.get(R::kFfnUp), s_->up.data()}};
+    linear_jobs(gate_up, s_->cur.data(), n);
   }
-  if (hp.arch->ffn == FfnType::kGeglu) {
-    ops::geglu(s_->gate.data(), s_->up.data(), n * ff, s_->gate.data());
-  } else {
-    ops::swiglu(s_->gate.data(), s_->up.data(), n * ff, s_->gate.data());
-  }
+  const ops::OpKernels& ok = ops::op_kernels();
+  const auto act = hp.arch->ffn == FfnType::kGeglu ? ok.geglu : ok.swiglu;
+  active_->run([&](int ith, int nth) {
+    int64_t t0, t1;
+    runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
+    if (t1 > t0) act(s_->gate.data() + t0 * ff, s_->up.data() + t0 * ff, (t1 - t0) * ff, s_->gate.data() + t0 * ff);
+  });
   s_->proj.resize(static_cast<size_t>(n * hp.n_embd));
   linear(*L.get(R::kFfnDown), s_->gate.data(), n, s_->proj.data());
   if (L.has(R::kFfnPostNorm)) norm_rows(L.get(R::kFfnPostNorm), nullptr, s_->proj.data(), n, s_->proj.data());
@@ -368,6 +496,7 @@ Status ForwardPass::decode(const runtime::Batch& batch, std::vector<float>& logi
 void ForwardPass::decode_ubatch(const runtime::Batch& batch, std::vector<float>& logits) {
   const Hparams& hp = model_->hparams();
   const int64_t n = batch.size();
+  active_ = n > 1 && pool_batch_ != nullptr ? pool_batch_.get() : &pool_;
   Result<std::vector<int32_t>> slots = kv_.allocate(batch);
   TESSERA_CHECK(slots.ok(), "cells were checked by can_allocate");
   embed(batch);
@@ -383,10 +512,16 @@ void ForwardPass::decode_ubatch(const runtime::Batch& batch, std::vector<float>&
     ops::rope_angles(rl, pos, s_->cos_l.data() + t * half, s_->sin_l.data() + t * half);
   }
   uint64_t seen = 0;  // each sequence's cell list once, however many entries it has
-  for (int32_t seq : batch.seq_id) {
-    if (seen >> seq & 1) continue;
-    seen |= uint64_t{1} << seq;
-    kv_.seq_cells(seq, s_->seq_cells[static_cast<size_t>(seq)], s_->seq_pos[static_cast<size_t>(seq)]);
+  s_->batch_seqs.clear();
+  for (int64_t t = 0; t < n; ++t) {
+    const int32_t seq = batch.seq_id[static_cast<size_t>(t)];
+    if ((seen >> seq & 1) == 0) {
+      seen |= uint64_t{1} << seq;
+      s_->batch_seqs.push_back(seq);
+      s_->seq_tokens[static_cast<size_t>(seq)].clear();
+      kv_.seq_cells(seq, s_->seq_cells[static_cast<size_t>(seq)], s_->seq_pos[static_cast<size_t>(seq)]);
+    }
+    s_->seq_tokens[static_cast<size_t>(seq)].push_back(static_cast<int32_t>(t));
   }
   s_->cur.resize(static_cast<size_t>(n * hp.n_embd));
   for (int64_t il = 0; il < hp.n_layer; ++il) {

@@ -8,6 +8,9 @@
 #pragma once
 
 #include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "model/weights.h"
@@ -22,8 +25,24 @@ namespace tessera::model {
 struct ForwardParams {
   int64_t n_ctx = 0;                        // KV cells; 0 = the model's trained context
   ops::KvType kv_type = ops::KvType::kF16;  // -ctk/-ctv: f16, f32, q8_0, q4_0 (one type for both)
-  int n_threads = 1;
-  int64_t n_ubatch = 512;  // tokens per pass through the layers (bounds scratch memory), -ub
+  int n_threads = 1;                        // -t: threads for single-token decode
+  int64_t n_ubatch = 512;                   // tokens per pass through the layers (bounds scratch memory), -ub
+  // Appended last so positional initializers of the fields above keep working.
+  int n_threads_batch = 0;  // -tb; 0 = n_threads: threads for batches of more than one token
+};
+
+// A low-rank adapter (LoRA): each adapted weight W [rows, k] (ggml shape {k, rows}) gets
+// out += scale * (in · A^T) · B^T, with A [rank, k] and B [rows, rank] (ggml shapes {k, rank} and
+// {rank, rows}, any type with a dot kernel). `scale` is the full multiplier (a loader folds
+// alpha / rank into it). The tensors must outlive the ForwardPass, or be owned by `keep_alive`.
+struct LoraAdapter {
+  struct Factors {
+    const gguf::TensorInfo* a = nullptr;
+    const gguf::TensorInfo* b = nullptr;
+  };
+  std::unordered_map<std::string, Factors> by_weight;  // keyed by the base weight's tensor name
+  float scale = 1.0f;
+  std::shared_ptr<const void> keep_alive;  // e.g. the adapter's GgufFile
 };
 
 class ForwardPass {
@@ -35,6 +54,10 @@ class ForwardPass {
   // Bad input (token out of range, full cache, duplicate position) fails with the cache unchanged.
   Status decode(const runtime::Batch& batch, std::vector<float>& logits);
   ~ForwardPass();
+
+  // Replaces the adapters applied inside every matmul (empty: none). Fails, leaving the current
+  // set in place, when a name is not a weight of the model or a factor's shape does not fit it.
+  Status set_adapters(std::vector<LoraAdapter> adapters);
 
   runtime::KvCache& kv_cache() { return kv_; }
   const Model& model() const { return *model_; }
@@ -53,14 +76,33 @@ class ForwardPass {
   void compute_logits(const runtime::Batch& batch, std::vector<float>& logits);
   // out[n, rows] = in[n, k] · w^T, split by rows across the pool.
   void linear(const gguf::TensorInfo& w, const float* in, int64_t n, float* out);
+  // Several matmuls of one input: out_j[n, rows_j] = in[n, k] · w_j^T (plus adapters), the input
+  // converted once per activation type and all of them in one pool round.
+  struct LinearJob {
+    const gguf::TensorInfo* w;
+    float* out;
+  };
+  static constexpr size_t kMaxLinearJobs = 3;
+  void linear_jobs(std::span<const LinearJob> jobs, const float* in, int64_t n);
+  // The same without adapters.
+  void linear_base(std::span<const LinearJob> jobs, const float* in, int64_t n);
   void add_bias(const gguf::TensorInfo* b, int64_t n, float* rows);
   void norm_rows(const gguf::TensorInfo* w, const gguf::TensorInfo* b, const float* in, int64_t n, float* out);
 
   std::shared_ptr<const Model> model_;
   runtime::KvCache kv_;
-  runtime::ThreadPool pool_;
+  runtime::ThreadPool pool_;                         // n_threads: single-token decode
+  std::unique_ptr<runtime::ThreadPool> pool_batch_;  // n_threads_batch when it differs, else null
+  runtime::ThreadPool* active_ = &pool_;             // the pool of the micro-batch being decoded
   int64_t n_ubatch_;
   std::unique_ptr<Scratch> s_;
+  // Per adapted weight (keyed by its TensorInfo in the model): its factors and scales.
+  struct AppliedLora {
+    LoraAdapter::Factors f;
+    float scale;
+  };
+  std::unordered_map<const gguf::TensorInfo*, std::vector<AppliedLora>> lora_;
+  std::vector<LoraAdapter> adapters_;  // keeps the adapters' tensors alive
 };
 
 }  // namespace tessera::model

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "quant/type_traits.h"
 
@@ -102,5 +103,18 @@ void attention(const AttentionParams& p, const float* q, int64_t q_pos, const Kv
 inline int64_t attention_scratch_size(const AttentionParams& p, int64_t n_cells) {
   return n_cells + p.head_dim_k + p.head_dim_v;
 }
+
+// Blocked ("flash") attention of several query tokens of one sequence, for every query head that
+// reads kv head `kv_head`: the tokens' query rows are taken together, keys and values are widened
+// to f32 64 cells at a time and each block is applied with two small matrix products and an
+// online softmax, so a cached row is decoded once per tile instead of once per query and head.
+// Matches attention() within f32 rounding (same masking, scale and soft-capping).
+//   q: query rows; token t's heads at q + t * q_stride ([n_head, head_dim_k] each)
+//   tokens: the tile's token indices t; q_pos[t]: token t's position
+//   out: token t's output heads at out + t * out_stride ([n_head, head_dim_v]); only this
+//        group's heads are written. scratch: per-thread buffer, grown as needed.
+void attention_tile(const AttentionParams& p, const KvView& kv, int64_t kv_head, std::span<const int32_t> tokens,
+                    const float* q, int64_t q_stride, const int32_t* q_pos, float* out, int64_t out_stride,
+                    std::vector<float>& scratch);
 
 }  // namespace tessera::ops

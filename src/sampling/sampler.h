@@ -1,44 +1,30 @@
-// Token sampling: the first part of the sampler chain (issue 6 extends it with penalties, DRY,
-// typical-p, XTC, Mirostat, logit bias and a configurable order).
+// A simple front to the sampler chain for callers that only have logits: the chain is built on
+// the first call from the logits' size (no DRY sequence breakers, no end-of-generation list for
+// ignore_eos; use Chain with a ChainContext for those). temperature <= 0 is greedy.
 //
-// Order as llama.cpp's default chain: top-k, top-p, min-p, then temperature and a seeded draw.
-// Top-p and min-p look at the distribution before temperature, as there. temp <= 0 is greedy.
-// A Sampler owns its RNG state: one per generation stream, not thread-safe.
+// A Sampler owns its chain and RNG state: one per generation stream, not thread-safe.
 #pragma once
 
 #include <cstdint>
-#include <random>
+#include <optional>
 #include <span>
-#include <vector>
+
+#include "sampling/chain.h"
+#include "sampling/params.h"
 
 namespace tessera::sampling {
 
-struct SamplerParams {
-  float temperature = 0.8f;  // --temp; <= 0: greedy (argmax)
-  int32_t top_k = 40;        // --top-k; <= 0: off
-  float top_p = 0.95f;       // --top-p; >= 1: off
-  float min_p = 0.05f;       // --min-p; <= 0: off
-  uint32_t seed = 0;         // -s
-};
-
 class Sampler {
  public:
-  explicit Sampler(const SamplerParams& params) : params_(params), rng_(params.seed) {}
+  explicit Sampler(const SamplerParams& params) : params_(params) {}
 
-  // Picks a token id from `logits` ([n_vocab]).
+  // Picks a token id from `logits` ([n_vocab]) and accepts it (penalties see it next time).
+  // Invalid params make it greedy rather than fail (Chain::create reports them properly).
   int32_t sample(std::span<const float> logits);
 
  private:
-  struct Candidate {
-    int32_t id;
-    float logit;
-  };
-  void keep_top_k(std::vector<Candidate>& c) const;
-  void keep_top_p_and_min_p(std::vector<Candidate>& c) const;
-
   SamplerParams params_;
-  std::mt19937 rng_;
-  std::vector<Candidate> candidates_;  // [n_vocab] scratch
+  std::optional<Chain> chain_;
 };
 
 // In place: logits -> softmax(logits / temperature).

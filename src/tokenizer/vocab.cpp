@@ -308,6 +308,10 @@ void Vocab::apply_type_overrides() {
     set_type("<|end|>", TokenType::kUserDefined);
   }
   if (has("<|tool_response>") && has("</s>")) set_type("</s>", TokenType::kNormal);
+  for (std::string_view text : kEndTexts) {
+    const TokenId id = find(text);
+    if (id != kNoToken && tokens_[static_cast<size_t>(id)].type == TokenType::kControl) end_texts_.push_back(id);
+  }
 }
 
 // llama.cpp sets these by the model's name, pre-tokenizer or architecture; the facts below are
@@ -393,7 +397,8 @@ TokenId Vocab::find(std::string_view text) const {
 }
 
 bool Vocab::is_end_of_generation(TokenId id) const {
-  return id != kNoToken && (id == special_.eos || id == special_.eot || id == special_.eom);
+  return id != kNoToken && (id == special_.eos || id == special_.eot || id == special_.eom ||
+                            std::find(end_texts_.begin(), end_texts_.end(), id) != end_texts_.end());
 }
 
 }  // namespace tessera::tokenizer

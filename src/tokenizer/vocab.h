@@ -123,7 +123,8 @@ class Vocab {
   // Non-fatal findings of load() (e.g. a missing pre-tokenizer name), for the caller to log.
   const std::vector<std::string>& warnings() const { return warnings_; }
 
-  // End-of-generation tokens: eos, eot, eom and similar control tokens.
+  // End-of-generation tokens: eos, eot, eom and the control tokens llama.cpp ends generation at
+  // by their text (<end_of_turn>, <|im_end|>, <|eot_id|>, ...).
   bool is_end_of_generation(TokenId id) const;
 
  private:
@@ -166,6 +167,7 @@ class Vocab {
   VocabFlags flags_;
   std::vector<std::string> warnings_;
   size_t max_token_length_ = 0;
+  std::vector<TokenId> end_texts_;  // control tokens whose text ends generation (llama.cpp's EOG list)
 };
 
 }  // namespace tessera::tokenizer

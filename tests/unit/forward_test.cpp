@@ -239,6 +239,107 @@ TEST(ForwardTest, EmbeddingInputMatchesTokenInput) {
   EXPECT_LE(max_abs_diff(logits.data(), want.logits.data() + last * want.n_vocab, want.n_vocab), 2e-4);
 }
 
+TEST(ForwardTest, BatchThreadCountDoesNotChangeResults) {
+  const Expected want = load_expected("gemma3");
+  Result<std::shared_ptr<const Model>> m = Model::load(fixture("gemma3-q8_0.gguf"));
+  ASSERT_TRUE(m.ok()) << m.error();
+  ForwardParams params{64, ops::KvType::kF32, 1};
+  params.n_threads_batch = 3;  // prompt on 3 threads, single tokens on 1
+  Result<std::unique_ptr<ForwardPass>> fp = ForwardPass::create(*m, params);
+  ASSERT_TRUE(fp.ok()) << fp.error();
+  auto one = make_pass("gemma3-q8_0.gguf", 1);
+  EXPECT_EQ(decode_prompt(**fp, want.tokens), decode_prompt(*one, want.tokens));  // bitwise
+  Batch b;
+  b.add(want.tokens[0], static_cast<int32_t>(want.tokens.size()), 0, true);
+  std::vector<float> a, c;
+  ASSERT_TRUE((*fp)->decode(b, a).ok());
+  ASSERT_TRUE(one->decode(b, c).ok());
+  EXPECT_EQ(a, c);
+  params.n_threads_batch = -1;
+  EXPECT_FALSE(ForwardPass::create(*m, params).ok());
+}
+
+// LoRA hook: tests/fixtures/lora/ (make_lora_fixtures.py) holds rank-4 factors for six weights
+// of the llama fixture and that model with W + kLoraScale * B A merged in numpy.
+constexpr float kLoraScale = 0.75f;
+
+struct LoadedAdapter {
+  std::shared_ptr<gguf::GgufFile> file;
+  LoraAdapter adapter;
+};
+
+LoadedAdapter load_adapter(float scale) {
+  LoadedAdapter l;
+  Result<gguf::GgufFile> f = gguf::GgufFile::open(std::string(TESSERA_FIXTURES_DIR) + "/lora/adapter.gguf");
+  EXPECT_TRUE(f.ok()) << f.error();
+  l.file = std::make_shared<gguf::GgufFile>(std::move(f.value()));
+  const std::string suffix = ".lora_a";
+  for (const gguf::TensorInfo& t : l.file->tensors()) {
+    const std::string name(t.name);
+    if (!name.ends_with(suffix)) continue;
+    const std::string weight = name.substr(0, name.size() - suffix.size());
+    l.adapter.by_weight[weight] = {&t, l.file->find_tensor(weight + ".lora_b")};
+  }
+  EXPECT_EQ(l.adapter.by_weight.size(), 6u);
+  l.adapter.scale = scale;
+  l.adapter.keep_alive = l.file;
+  return l;
+}
+
+TEST(ForwardTest, LoraAtScaleZeroIsTheBaseModel) {
+  const Expected want = load_expected("llama");
+  auto base = make_pass("llama-f32.gguf");
+  auto adapted = make_pass("llama-f32.gguf");
+  ASSERT_TRUE(adapted->set_adapters({load_adapter(0.0f).adapter}).ok());
+  EXPECT_EQ(decode_prompt(*adapted, want.tokens), decode_prompt(*base, want.tokens));
+}
+
+TEST(ForwardTest, LoraMatchesWeightsMergedInNumpy) {
+  const Expected want = load_expected("llama");
+  Result<std::shared_ptr<const Model>> merged_model =
+      Model::load(std::string(TESSERA_FIXTURES_DIR) + "/lora/merged.gguf");
+  ASSERT_TRUE(merged_model.ok()) << merged_model.error();
+  Result<std::unique_ptr<ForwardPass>> merged = ForwardPass::create(*merged_model, {64, ops::KvType::kF32, 1});
+  ASSERT_TRUE(merged.ok());
+  const std::vector<float> ref = decode_prompt(**merged, want.tokens);
+  auto base = make_pass("llama-f32.gguf");
+  const std::vector<float> plain = decode_prompt(*base, want.tokens);
+
+  // Prompt as one batch on 2 threads, and token by token: both must see the adapter.
+  auto adapted = make_pass("llama-f32.gguf", 2);
+  ASSERT_TRUE(adapted->set_adapters({load_adapter(kLoraScale).adapter}).ok());
+  const std::vector<float> got = decode_prompt(*adapted, want.tokens);
+  ASSERT_EQ(got.size(), ref.size());
+  const double scale = rms(ref.data(), ref.size());
+  // f32 throughout; only the summation order differs from the merged matmul.
+  EXPECT_LE(max_abs_diff(got.data(), ref.data(), got.size()) / scale, 5e-5);
+  EXPECT_GT(max_abs_diff(plain.data(), ref.data(), plain.size()) / scale, 0.05);  // the adapter matters
+
+  // Two adapters of half the scale add up to the same update; clearing restores the base.
+  adapted->kv_cache().seq_rm(0, 0, -1);
+  ASSERT_TRUE(adapted->set_adapters({load_adapter(kLoraScale / 2).adapter, load_adapter(kLoraScale / 2).adapter}).ok());
+  const std::vector<float> halves = decode_prompt(*adapted, want.tokens);
+  EXPECT_LE(max_abs_diff(halves.data(), ref.data(), halves.size()) / scale, 5e-5);
+  adapted->kv_cache().seq_rm(0, 0, -1);
+  ASSERT_TRUE(adapted->set_adapters({}).ok());
+  EXPECT_EQ(decode_prompt(*adapted, want.tokens), plain);
+}
+
+TEST(ForwardTest, LoraWithWrongNamesOrShapesFails) {
+  auto fp = make_pass("llama-f32.gguf");
+  LoadedAdapter l = load_adapter(1.0f);
+  LoraAdapter unknown = l.adapter;
+  unknown.by_weight["blk.9.attn_q.weight"] = l.adapter.by_weight.at("blk.0.attn_q.weight");
+  Status s = fp->set_adapters({unknown});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("'blk.9.attn_q.weight' is not a weight matrix"), std::string::npos) << s.message();
+  LoraAdapter swapped = l.adapter;
+  swapped.by_weight["output.weight"] = l.adapter.by_weight.at("blk.0.attn_q.weight");  // B has 64 rows, output 128
+  s = fp->set_adapters({swapped});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("factors of 'output.weight'"), std::string::npos) << s.message();
+}
+
 TEST(ForwardTest, BadBatchesFailCleanly) {
   auto fp = make_pass("llama-f32.gguf", 1, 8);
   std::vector<float> logits;

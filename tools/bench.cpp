@@ -143,19 +143,8 @@ int parse_options(const Args& args, BenchOptions& o) {
                    o.model.cache_type_k);
   flags.add_string({"-ctv", "--cache-type-v"}, "TYPE", "KV cache type for values: f16, f32, q8_0, q4_0", group,
                    o.model.cache_type_v);
-  Result<cli::ParsedArgs> parsed = flags.parse(args);
-  if (!parsed) {
-    fmt::print(stderr, "{}\n", parsed.error());
-    return 2;
-  }
-  if (parsed->help) {
-    fmt::print("{}", flags.help());
-    return 0;
-  }
-  if (!parsed->positional.empty()) {
-    fmt::print(stderr, "tessera bench: unexpected argument '{}'; see --help\n", parsed->positional.front());
-    return 2;
-  }
+  cli::ParsedArgs parsed;
+  if (std::optional<int> exit_code = flags.parse_or_report(args, parsed)) return *exit_code;
   if (o.threads.empty()) o.threads = {hardware_threads()};
   return -1;
 }

@@ -39,8 +39,8 @@ void FlagSet::add_switch(std::vector<std::string> names, std::string help, std::
            }});
 }
 
-void FlagSet::add_string(std::vector<std::string> names, std::string value_name, std::string help,
-                         std::string group, std::string& target) {
+void FlagSet::add_string(std::vector<std::string> names, std::string value_name, std::string help, std::string group,
+                         std::string& target) {
   std::string shown = target;
   add(Flag{std::move(names), std::move(value_name), std::move(help), std::move(group), std::move(shown),
            [&target](const std::string& v) {
@@ -125,6 +125,24 @@ Result<ParsedArgs> FlagSet::parse(const Args& args) const {
     parsed.given.push_back(flag->names.front());
   }
   return parsed;
+}
+
+std::optional<int> FlagSet::parse_or_report(const Args& args, ParsedArgs& out, bool positional_allowed) const {
+  Result<ParsedArgs> parsed = parse(args);
+  if (!parsed) {
+    fmt::print(stderr, "{}\n", parsed.error());
+    return 2;
+  }
+  if (parsed->help) {
+    fmt::print("{}", help());
+    return 0;
+  }
+  if (!positional_allowed && !parsed->positional.empty()) {
+    fmt::print(stderr, "{}: unexpected argument '{}'; see --help\n", command_, parsed->positional.front());
+    return 2;
+  }
+  out = std::move(*parsed);
+  return std::nullopt;
 }
 
 std::string FlagSet::help() const {

@@ -16,6 +16,7 @@
 
 #include <charconv>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,15 +69,14 @@ class FlagSet {
   FlagSet(std::string command, std::string synopsis);
 
   void add(Flag flag);
-  void add_switch(std::vector<std::string> names, std::string help, std::string group, bool& target,
-                  bool value = true);
+  void add_switch(std::vector<std::string> names, std::string help, std::string group, bool& target, bool value = true);
   void add_string(std::vector<std::string> names, std::string value_name, std::string help, std::string group,
                   std::string& target);
   // A number flag; `check` (optional) rejects out-of-range values. The default shown is target's
   // value at the time of the call.
   template <class T>
-  void add_value(std::vector<std::string> names, std::string value_name, std::string help, std::string group,
-                 T& target, std::function<std::string(T)> check = {}) {
+  void add_value(std::vector<std::string> names, std::string value_name, std::string help, std::string group, T& target,
+                 std::function<std::string(T)> check = {}) {
     add(Flag{std::move(names), std::move(value_name), std::move(help), std::move(group), fmt::format("{}", target),
              [&target, check](const std::string& text) {
                T v{};
@@ -96,6 +96,10 @@ class FlagSet {
 
   // Parses `args`. Errors are one line: "tessera run: unknown flag '--tmp' (did you mean --temp?)".
   Result<ParsedArgs> parse(const Args& args) const;
+  // parse() for a subcommand's main: on a usage error prints it (returns 2); on -h prints help()
+  // (returns 0); with `positional_allowed` false, a positional argument is a usage error. nullopt:
+  // go on with `out`.
+  std::optional<int> parse_or_report(const Args& args, ParsedArgs& out, bool positional_allowed = false) const;
   std::string help() const;
 
   // The spelling among every flag's names closest to `word` (edit distance), or "" if none is close.

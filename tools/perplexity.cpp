@@ -143,19 +143,8 @@ int parse_options(const Args& args, PerplexityOptions& o) {
                   cli::at_least(-1));
   add_model_flags(flags, o.model);
   flags.set_default_text("-c", "512; the chunk size, at least 4");
-  Result<cli::ParsedArgs> parsed = flags.parse(args);
-  if (!parsed) {
-    fmt::print(stderr, "{}\n", parsed.error());
-    return 2;
-  }
-  if (parsed->help) {
-    fmt::print("{}", flags.help());
-    return 0;
-  }
-  if (!parsed->positional.empty()) {
-    fmt::print(stderr, "tessera perplexity: unexpected argument '{}'; see --help\n", parsed->positional.front());
-    return 2;
-  }
+  cli::ParsedArgs parsed;
+  if (std::optional<int> exit_code = flags.parse_or_report(args, parsed)) return *exit_code;
   if (o.text_file.empty()) {
     fmt::print(stderr, "tessera perplexity: a text file is needed (-f FILE); see --help\n");
     return 2;

@@ -60,17 +60,12 @@ int run_run(const Args& args) {
   RunOptions o;
   cli::FlagSet flags("tessera run", "[-m MODEL] (-p PROMPT | -f FILE | -cnv) [-n N] [options]");
   add_run_flags(flags, o);
-  Result<cli::ParsedArgs> parsed = flags.parse(args);
-  if (!parsed) {
-    fmt::print(stderr, "{}\n", parsed.error());
-    return 2;
-  }
-  if (parsed->help) {
-    fmt::print("{}", flags.help());
-    return 0;
+  cli::ParsedArgs parsed;
+  if (std::optional<int> exit_code = flags.parse_or_report(args, parsed, /*positional_allowed=*/true)) {
+    return *exit_code;
   }
   sampling::UserSet user_set;
-  if (Status s = finish_run_options(*parsed, o, user_set); !s) {
+  if (Status s = finish_run_options(parsed, o, user_set); !s) {
     fmt::print(stderr, "{}\n", s.message());
     return 2;
   }

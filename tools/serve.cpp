@@ -26,6 +26,7 @@ struct ServeOptions {
   std::string chat_template;
   std::string chat_template_file;
   std::string cors_origins;
+  std::string pooling;  // empty: what the model implies
   bool metrics = false;
   server::HttpOptions http;
 };
@@ -59,6 +60,8 @@ cli::FlagSet make_flags(ServeOptions& o) {
   flags.set_default_text("--threads-http", "slots + queue size + 4");
   flags.add_value({"--max-body-bytes"}, "N", "largest request body accepted (413 beyond)", srv, o.http.max_body_bytes,
                   cli::at_least<size_t>(1024));
+  flags.add_string({"--pooling"}, "{mean,cls,last}", "pooling of /v1/embeddings", srv, o.pooling);
+  flags.set_default_text("--pooling", "the model's pooling_type; mean when it has none");
   flags.add_switch({"--metrics"}, "enable the Prometheus /metrics endpoint", srv, o.metrics);
   flags.add_string({"-a", "--alias"}, "NAME", "model id shown by /v1/models", srv, o.alias);
   flags.set_default_text("-a", "the model file's name");
@@ -103,6 +106,14 @@ Result<server::LoadedModel> load(const ServeOptions& o) {
   sp.max_queue = o.max_queue;
   sp.n_step_tokens = std::min(o.model.n_batch, o.model.n_ubatch);
   m.scheduler = std::make_unique<server::Scheduler>(*m.forward, *m.tokenizer, sp);
+  server::EmbedderParams ep{*fp, server::model_pooling(*m.model)};
+  ep.forward.n_ctx = m.scheduler->n_ctx_slot();
+  if (!o.pooling.empty()) {
+    Result<server::Pooling> pooling = server::parse_pooling(o.pooling);
+    if (!pooling) return Status::error(fmt::format("--pooling: {}", pooling.error()));
+    ep.pooling = *pooling;
+  }
+  m.embedder = std::make_unique<server::Embedder>(m.model, ep);
   m.samplers = std::make_unique<server::SamplerFactory>(*m.tokenizer, static_cast<int32_t>(m.scheduler->n_ctx_slot()));
   m.model_id = o.alias.empty() ? std::filesystem::path(m.model_path).filename().string() : o.alias;
   return m;
@@ -113,19 +124,8 @@ Result<server::LoadedModel> load(const ServeOptions& o) {
 int run_serve(const Args& args) {
   ServeOptions o;
   cli::FlagSet flags = make_flags(o);
-  Result<cli::ParsedArgs> parsed = flags.parse(args);
-  if (!parsed) {
-    fmt::print(stderr, "{}\n", parsed.error());
-    return 2;
-  }
-  if (parsed->help) {
-    fmt::print("{}", flags.help());
-    return 0;
-  }
-  if (!parsed->positional.empty()) {
-    fmt::print(stderr, "tessera serve: unexpected argument '{}'\n", parsed->positional.front());
-    return 2;
-  }
+  cli::ParsedArgs parsed;
+  if (std::optional<int> exit_code = flags.parse_or_report(args, parsed)) return *exit_code;
   o.http.cors_origins = split_commas(o.cors_origins);
   if (o.http.threads_http == 0) o.http.threads_http = o.n_parallel + static_cast<int>(o.max_queue) + 4;
 

@@ -206,6 +206,11 @@ Interpreter::Interpreter(const RenderLimits& limits, const Value& globals, const
   scope_->parent = std::move(base);
 }
 
+Interpreter::~Interpreter() {
+  // Clearing the variables drops the macros, and with them their references to these scopes.
+  for (const std::shared_ptr<Scope>& scope : macro_closures_) scope->vars.clear();
+}
+
 std::string Interpreter::render(const Body& body) {
   std::string out;
   exec_body(body, out);
@@ -418,6 +423,7 @@ void Interpreter::define_macro(const Stmt& s) {
 
 Value Interpreter::make_macro(const Stmt& s, std::shared_ptr<Scope> closure) {
   const Stmt* def = &s;
+  macro_closures_.push_back(closure);
   return Value::callable(
       s.targets.empty() ? "caller" : s.targets[0], [this, def, closure](Interpreter&, CallArgs& args) {
         auto frame = std::make_shared<Scope>();

@@ -33,6 +33,10 @@ class Interpreter {
  public:
   // `globals` and `context` are dicts; context entries shadow globals.
   Interpreter(const RenderLimits& limits, const Value& globals, const Value& context);
+  // Breaks the reference cycles macros make (a macro holds its defining scope, which holds it).
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
 
   // Renders the template body; throws JinjaError.
   std::string render(const Body& body);
@@ -76,6 +80,7 @@ class Interpreter {
 
   RenderLimits limits_;
   std::shared_ptr<Scope> scope_;
+  std::vector<std::shared_ptr<Scope>> macro_closures_;  // every scope a macro captured
   size_t iterations_ = 0;
   size_t output_written_ = 0;
   int call_depth_ = 0;

@@ -430,7 +430,7 @@ void ForwardPass::ffn_block(int64_t il, int64_t n) {
   for (size_t i = 0; i < s_->proj.size(); ++i) s_->x[i] += s_->proj[i];
 }
 
-void ForwardPass::compute_logits(const runtime::Batch& batch, std::vector<float>& logits) {
+void ForwardPass::compute_logits(const runtime::Batch& batch, std::vector<float>* logits, std::vector<float>* hidden) {
   const Hparams& hp = model_->hparams();
   const int64_t e = hp.n_embd;
   // Only the rows whose logits are wanted go through the (large) output matrix.
@@ -440,15 +440,26 @@ void ForwardPass::compute_logits(const runtime::Batch& batch, std::vector<float>
     std::copy_n(s_->x.data() + t * e, e, s_->x.data() + n_out * e);  // n_out <= t: safe in place
     ++n_out;
   }
-  logits.assign(static_cast<size_t>(n_out * hp.n_vocab), 0.0f);
+  if (logits) logits->assign(static_cast<size_t>(n_out * hp.n_vocab), 0.0f);
+  if (hidden) hidden->clear();
   if (n_out == 0) return;
   const TensorSet& G = model_->weights().global;
   norm_rows(G.get(R::kOutputNorm), G.get(R::kOutputNormB), s_->x.data(), n_out, s_->cur.data());
-  linear(*model_->weights().output, s_->cur.data(), n_out, logits.data());
-  if (hp.final_softcap > 0) ops::softcap(logits.data(), static_cast<int64_t>(logits.size()), hp.final_softcap);
+  if (hidden) hidden->assign(s_->cur.begin(), s_->cur.begin() + n_out * e);
+  if (!logits) return;
+  linear(*model_->weights().output, s_->cur.data(), n_out, logits->data());
+  if (hp.final_softcap > 0) ops::softcap(logits->data(), static_cast<int64_t>(logits->size()), hp.final_softcap);
 }
 
 Status ForwardPass::decode(const runtime::Batch& batch, std::vector<float>& logits) {
+  return decode_impl(batch, &logits, nullptr);
+}
+
+Status ForwardPass::decode_hidden(const runtime::Batch& batch, std::vector<float>& hidden, std::vector<float>* logits) {
+  return decode_impl(batch, logits, &hidden);
+}
+
+Status ForwardPass::decode_impl(const runtime::Batch& batch, std::vector<float>* logits, std::vector<float>* hidden) {
   const Hparams& hp = model_->hparams();
   const int64_t n = batch.size();
   if (n == 0) return Status::error("empty batch");
@@ -469,12 +480,13 @@ Status ForwardPass::decode(const runtime::Batch& batch, std::vector<float>& logi
   }
   // Checked for the whole batch up front, so no micro-batch can fail half-way.
   if (Status st = kv_.can_allocate(batch); !st.ok()) return st;
-  logits.clear();
-  std::vector<float> part;
+  if (logits) logits->clear();
+  if (hidden) hidden->clear();
+  std::vector<float> part, part_hidden;
   for (int64_t i0 = 0; i0 < n; i0 += n_ubatch_) {
     const int64_t i1 = std::min(n, i0 + n_ubatch_);
     if (i0 == 0 && i1 == n) {
-      decode_ubatch(batch, logits);
+      decode_ubatch(batch, logits, hidden);
       break;
     }
     runtime::Batch ub;
@@ -487,13 +499,14 @@ Status ForwardPass::decode(const runtime::Batch& batch, std::vector<float>& logi
     ub.pos = take(batch.pos, 1);
     ub.seq_id = take(batch.seq_id, 1);
     ub.output = take(batch.output, 1);
-    decode_ubatch(ub, part);
-    logits.insert(logits.end(), part.begin(), part.end());
+    decode_ubatch(ub, logits ? &part : nullptr, hidden ? &part_hidden : nullptr);
+    if (logits) logits->insert(logits->end(), part.begin(), part.end());
+    if (hidden) hidden->insert(hidden->end(), part_hidden.begin(), part_hidden.end());
   }
   return Status();
 }
 
-void ForwardPass::decode_ubatch(const runtime::Batch& batch, std::vector<float>& logits) {
+void ForwardPass::decode_ubatch(const runtime::Batch& batch, std::vector<float>* logits, std::vector<float>* hidden) {
   const Hparams& hp = model_->hparams();
   const int64_t n = batch.size();
   active_ = n > 1 && pool_batch_ != nullptr ? pool_batch_.get() : &pool_;
@@ -528,7 +541,7 @@ void ForwardPass::decode_ubatch(const runtime::Batch& batch, std::vector<float>&
     attention_block(il, batch, *slots);
     ffn_block(il, n);
   }
-  compute_logits(batch, logits);
+  compute_logits(batch, logits, hidden);
 }
 
 }  // namespace tessera::model

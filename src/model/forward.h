@@ -53,6 +53,10 @@ class ForwardPass {
   // becomes [batch.n_outputs(), n_vocab]: one row per entry with output set, in batch order.
   // Bad input (token out of range, full cache, duplicate position) fails with the cache unchanged.
   Status decode(const runtime::Batch& batch, std::vector<float>& logits);
+  // The same, and `hidden` becomes [batch.n_outputs(), n_embd]: the output rows after the final
+  // norm, i.e. what the output matrix multiplies (what llama.cpp pools into embeddings). With
+  // `logits` null the output projection is skipped.
+  Status decode_hidden(const runtime::Batch& batch, std::vector<float>& hidden, std::vector<float>* logits);
   ~ForwardPass();
 
   // Replaces the adapters applied inside every matmul (empty: none). Fails, leaving the current
@@ -66,14 +70,16 @@ class ForwardPass {
   struct Scratch;
   ForwardPass(std::shared_ptr<const Model> model, const ForwardParams& params);
 
+  // decode() and decode_hidden(): `logits` and `hidden` (either may be null) get the output rows.
+  Status decode_impl(const runtime::Batch& batch, std::vector<float>* logits, std::vector<float>* hidden);
   // One micro-batch whose cache cells the caller has checked are available.
-  void decode_ubatch(const runtime::Batch& ubatch, std::vector<float>& logits);
+  void decode_ubatch(const runtime::Batch& ubatch, std::vector<float>* logits, std::vector<float>* hidden);
   void embed(const runtime::Batch& batch);
   void attention_block(int64_t il, const runtime::Batch& batch, const std::vector<int32_t>& slots);
   void project_qkv(int64_t il, int64_t n);
   void attend(int64_t il, const runtime::Batch& batch);
   void ffn_block(int64_t il, int64_t n);
-  void compute_logits(const runtime::Batch& batch, std::vector<float>& logits);
+  void compute_logits(const runtime::Batch& batch, std::vector<float>* logits, std::vector<float>* hidden);
   // out[n, rows] = in[n, k] · w^T, split by rows across the pool.
   void linear(const gguf::TensorInfo& w, const float* in, int64_t n, float* out);
   // Several matmuls of one input: out_j[n, rows_j] = in[n, k] · w_j^T (plus adapters), the input

@@ -41,8 +41,8 @@ constexpr int kMaxActRows = 4;
 
 struct MatmulArgs;
 // A whole-matrix kernel for one weight type (tiles of several weight rows × several tokens),
-// used for n_tokens >= 2 where an ISA has one. `scratch` is 64-byte aligned and holds
-// kernel-specific re-laid operands (size: isa_kernels::gemm_scratch_bytes in kernels/kernels.h).
+// used for every n_tokens where an ISA has one (so a lone token gets the same bits as in a batch). `scratch` is 64-byte
+// aligned and holds kernel-specific re-laid operands (size: isa_kernels::gemm_scratch_bytes in kernels/kernels.h).
 using GemmFn = void (*)(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch);
 
 struct KernelTable {

@@ -40,6 +40,8 @@ nlohmann::json timings_json(const Completion& c);
 // OpenAI "usage" (prompt counted once for all choices).
 nlohmann::json usage_json(const std::vector<Completion>& done);
 int64_t unix_time();
+// POST /v1/embeddings (routes_embeddings.cpp).
+void embeddings(Service& service, const httplib::Request& req, httplib::Response& res);
 
 }  // namespace route
 }  // namespace tessera::server

@@ -256,11 +256,8 @@ void register_openai_routes(httplib::Server& http, Service& service) {
   http.Post("/completions", text);
   http.Get("/v1/models", [&service](const httplib::Request&, httplib::Response& res) { models(service, res); });
   http.Get("/models", [&service](const httplib::Request&, httplib::Response& res) { models(service, res); });
-  const auto embeddings = [&service](const httplib::Request&, httplib::Response& res) {
-    if (!route::ready_model(service, res)) return;
-    // The forward pass exposes logits only; embeddings need its final hidden state.
-    send_error(res, ApiError::not_implemented("embeddings are not available yet: the forward pass does not expose "
-                                              "hidden states (see docs/server.md)"));
+  const auto embeddings = [&service](const httplib::Request& req, httplib::Response& res) {
+    route::embeddings(service, req, res);
   };
   http.Post("/v1/embeddings", embeddings);
   http.Post("/embeddings", embeddings);

@@ -11,6 +11,7 @@
 
 #include "model/forward.h"
 #include "server/chat_format.h"
+#include "server/embedder.h"
 #include "server/sampler_factory.h"
 #include "server/scheduler.h"
 #include "tokenizer/tokenizer.h"
@@ -23,6 +24,7 @@ struct LoadedModel {
   std::unique_ptr<model::ForwardPass> forward;
   std::unique_ptr<ChatFormat> chat;
   std::unique_ptr<SamplerFactory> samplers;
+  std::unique_ptr<Embedder> embedder;    // /v1/embeddings: its own ForwardPass, apart from the slots
   std::unique_ptr<Scheduler> scheduler;  // declared last: stopped and destroyed first
   std::string model_id;                  // what /v1/models lists ("--alias" or the file name)
   std::string model_path;

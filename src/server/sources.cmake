@@ -1,10 +1,12 @@
 # Sources of the server module (appended by its owner).
 target_sources(tessera_core PRIVATE
   src/server/chat_format.cpp
+  src/server/embedder.cpp
   src/server/generation_response.cpp
   src/server/http_transport.cpp
   src/server/request_parser.cpp
   src/server/routes_native.cpp
+  src/server/routes_embeddings.cpp
   src/server/routes_openai.cpp
   src/server/scheduler.cpp
   src/server/sampler_factory.cpp

@@ -209,9 +209,3 @@ def test_metrics(server, client):
     assert value(after, "tessera_tokens_predicted_total") >= value(before, "tessera_tokens_predicted_total") + 2
     assert value(after, "tessera_requests_total") > value(before, "tessera_requests_total")
     assert value(after, "tessera_slots_total") == 4
-
-
-def test_embeddings_say_not_implemented(client):
-    with pytest.raises(openai.APIStatusError) as e:
-        client.embeddings.create(model="m", input="hello")
-    assert e.value.status_code == 501 and "hidden states" in e.value.message

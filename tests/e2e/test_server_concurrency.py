@@ -45,21 +45,6 @@ def generate(client, prompt, stream):
     return tokens, margins
 
 
-# The forward pass's one-token decode and its batched (GEMM) path round differently: logits move
-# by up to ~0.15 between them (measured on this model), while batches of 2 or 16 rows give the
-# same bits. A greedy step whose two best tokens are closer than this may therefore flip when a
-# request runs alone rather than batched; the comparison stops at the first such step (a
-# batching bug — wrong sequence, position or row — derails the text at once instead).
-KERNEL_NOISE = 0.35
-
-
-def decidable_prefix(margins):
-    n = 0
-    while n < len(margins) and margins[n] >= KERNEL_NOISE:
-        n += 1
-    return n
-
-
 def test_sixteen_streaming_clients_match_serial_results(server):
     client = client_for(server)
     alone = [generate(client, p, stream=False) for p in PROMPTS]
@@ -78,14 +63,13 @@ def test_sixteen_streaming_clients_match_serial_results(server):
         time.sleep(0.05)
     for t in threads:
         t.join()
-    compared = 0
-    for (tokens, margins), (batched, _) in zip(alone, results):
+    # A row's logits do not depend on what else is in its batch (one token alone and one of several
+    # go through the same kernels), so every request gives exactly what it gives when served alone:
+    # the same tokens and the same best-vs-second margins, even at near-ties.
+    for (tokens, margins), (batched, batched_margins) in zip(alone, results):
         assert len(batched) == 8
-        # The first token comes from a multi-token prompt batch both ways: the same bits, whatever the margin.
-        n = max(1, decidable_prefix(margins))
-        assert batched[:n] == tokens[:n]  # identical up to the first close call
-        compared += n
-    assert compared >= 24  # the comparison is not vacuous
+        assert batched == tokens
+        assert batched_margins == pytest.approx(margins, abs=1e-4)
     assert max(max_busy) <= 4 and max(max_busy) >= 2  # several slots really ran together
 
 

@@ -1,6 +1,6 @@
 // AVX-512 VNNI matrix-matrix kernels (several weight rows × several tokens per step) for prompt
 // processing. Compiled with the same flags as dot_avx512.cpp and only used after CPU detection
-// found AVX-512 F/BW/VL + VNNI. dispatch.cpp's matmul() calls these for n_tokens >= 2 and passes
+// found AVX-512 F/BW/VL + VNNI. dispatch.cpp's matmul() calls these for any n_tokens and passes
 // the scratch memory (layouts in kernels.h), so nothing here allocates.
 // GCC 12's AVX-512 headers trip its own -Wuninitialized (see dot_avx512.cpp).
 #if defined(__GNUC__) && !defined(__clang__)

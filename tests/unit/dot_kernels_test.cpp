@@ -391,7 +391,7 @@ TEST(Matmul, EqualsScalarReferenceExactlyOnIntegerData) {
   }
 }
 
-// Covers the GEMM kernels (n_tokens >= 2 on ISAs that have them), the multi-row dot kernels and
+// Covers the GEMM kernels (every token count on ISAs that have them), the multi-row dot kernels and
 // the plain loop: row counts that are not multiples of the tile, token counts 1..9, and (for
 // 32-element blocks) an odd number of blocks per row.
 TEST(Matmul, WritesItsRowRangeAndAgreesWithOneRowDots) {

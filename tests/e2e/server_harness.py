@@ -74,6 +74,11 @@ class Server:
             self._log.close()
         return self.proc.returncode
 
+    def openai_client(self, api_key="unused", timeout=300):
+        """The official openai client pointed at this server, without retries (errors must show)."""
+        import openai
+        return openai.OpenAI(base_url=self.url + "/v1", api_key=api_key, max_retries=0, timeout=timeout)
+
 
 def default_model() -> Path:
     return Path(os.environ.get("TESSERA_MODEL", Path(__file__).resolve().parents[2] / "models" /

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import jinja2
 import numpy as np
-import openai
 import pytest
 from gguf import GGUFReader
 
@@ -35,7 +34,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(server):
-    return openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=120)
+    return server.openai_client(timeout=120)
 
 
 def expected(i):

@@ -4,7 +4,6 @@ that disconnects mid-stream frees its slot at once."""
 import threading
 import time
 
-import openai
 import pytest
 
 from conftest import tessera_binary
@@ -25,7 +24,7 @@ def server(tmp_path_factory):
 
 
 def client_for(server):
-    return openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=300)
+    return server.openai_client(timeout=300)
 
 
 def generate(client, prompt, stream):

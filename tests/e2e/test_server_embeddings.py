@@ -4,7 +4,6 @@ norms and cosines, and the float and base64 encodings agreeing with each other."
 import base64
 
 import numpy as np
-import openai
 import pytest
 
 from conftest import tessera_binary
@@ -22,7 +21,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(server):
-    return openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=120)
+    return server.openai_client(timeout=120)
 
 
 def vectors(resp):

@@ -95,7 +95,7 @@ def test_api_key(server):
 
 
 def test_server_still_correct_after_the_battery(server):
-    client = openai.OpenAI(base_url=server.url + "/v1", api_key=KEY, max_retries=0, timeout=120)
+    client = server.openai_client(api_key=KEY, timeout=120)
     a = client.chat.completions.create(model="m", messages=GOOD_MESSAGES, max_tokens=5, temperature=0,
                                        extra_body={"cache_prompt": False})
     b = client.chat.completions.create(model="m", messages=GOOD_MESSAGES, max_tokens=5, temperature=0,

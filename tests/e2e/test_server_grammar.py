@@ -6,7 +6,6 @@ import json
 import re
 
 import jsonschema
-import openai
 import pytest
 
 from conftest import tessera_binary
@@ -26,7 +25,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(server):
-    return openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=300)
+    return server.openai_client(timeout=300)
 
 
 def test_gbnf_grammar(server):

@@ -7,7 +7,6 @@ import json
 
 import jinja2
 import jinja2.sandbox
-import openai
 import pytest
 
 from conftest import SHARED, tessera_binary
@@ -54,7 +53,7 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def client(server):
-    return openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0, timeout=300)
+    return server.openai_client(timeout=300)
 
 
 def test_tools_render_as_transformers_does(server):

@@ -184,10 +184,10 @@ ModelFacts describe(const model::Model& m, const std::string& path, const tokeni
 // Mean KV bytes one generated token reads over positions [0, n_gen): every cached cell of each
 // layer (only the window's cells on sliding-window layers), keys and values.
 double kv_bytes_per_token(const model::Hparams& hp, const runtime::KvCache& kv, int n_gen) {
-  const double row_bytes = static_cast<double>(kv.k_row_bytes() + kv.v_row_bytes());
   double total = 0.0;
   for (int p = 0; p < n_gen; ++p) {
     for (int64_t il = 0; il < hp.n_layer; ++il) {
+      const double row_bytes = static_cast<double>(kv.k_row_bytes(il) + kv.v_row_bytes(il));
       const int64_t cells = hp.is_swa(il) && hp.n_swa > 0 ? std::min<int64_t>(p + 1, hp.n_swa) : p + 1;
       total += static_cast<double>(cells) * row_bytes;
     }

@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <thread>
 
 #include "commands.h"
@@ -26,7 +27,7 @@ struct ServeOptions {
   std::string chat_template;
   std::string chat_template_file;
   std::string cors_origins;
-  std::string pooling;  // empty: what the model implies
+  std::optional<server::Pooling> pooling;  // nullopt: what the model implies
   bool metrics = false;
   server::HttpOptions http;
 };
@@ -60,7 +61,14 @@ cli::FlagSet make_flags(ServeOptions& o) {
   flags.set_default_text("--threads-http", "slots + queue size + 4");
   flags.add_value({"--max-body-bytes"}, "N", "largest request body accepted (413 beyond)", srv, o.http.max_body_bytes,
                   cli::at_least<size_t>(1024));
-  flags.add_string({"--pooling"}, "{mean,cls,last}", "pooling of /v1/embeddings", srv, o.pooling);
+  // Checked while the flags are parsed, so a bad value is a usage error before anything starts.
+  flags.add(
+      cli::Flag{{"--pooling"}, "{mean,cls,last}", "pooling of /v1/embeddings", srv, "", [&o](const std::string& v) {
+                  Result<server::Pooling> pooling = server::parse_pooling(v);
+                  if (!pooling) return Status::error(pooling.error());
+                  o.pooling = *pooling;
+                  return Status();
+                }});
   flags.set_default_text("--pooling", "the model's pooling_type; mean when it has none");
   flags.add_switch({"--metrics"}, "enable the Prometheus /metrics endpoint", srv, o.metrics);
   flags.add_string({"-a", "--alias"}, "NAME", "model id shown by /v1/models", srv, o.alias);
@@ -108,11 +116,7 @@ Result<server::LoadedModel> load(const ServeOptions& o) {
   m.scheduler = std::make_unique<server::Scheduler>(*m.forward, *m.tokenizer, sp);
   server::EmbedderParams ep{*fp, server::model_pooling(*m.model)};
   ep.forward.n_ctx = m.scheduler->n_ctx_slot();
-  if (!o.pooling.empty()) {
-    Result<server::Pooling> pooling = server::parse_pooling(o.pooling);
-    if (!pooling) return Status::error(fmt::format("--pooling: {}", pooling.error()));
-    ep.pooling = *pooling;
-  }
+  if (o.pooling) ep.pooling = *o.pooling;
   m.embedder = std::make_unique<server::Embedder>(m.model, ep);
   m.samplers = std::make_unique<server::SamplerFactory>(*m.tokenizer, static_cast<int32_t>(m.scheduler->n_ctx_slot()));
   m.model_id = o.alias.empty() ? std::filesystem::path(m.model_path).filename().string() : o.alias;

@@ -22,6 +22,8 @@ constexpr std::array<RoleName, kTensorRoleCount> kRoleNames = {{
     {R::kOutputNormB, "output_norm.bias", false},
     {R::kOutput, "output.weight", false},
     {R::kRopeFreqs, "rope_freqs.weight", false},
+    {R::kRopeLong, "rope_factors_long.weight", false},
+    {R::kRopeShort, "rope_factors_short.weight", false},
     {R::kAttnNorm, "attn_norm.weight", true},
     {R::kAttnNormB, "attn_norm.bias", true},
     {R::kAttnQ, "attn_q.weight", true},
@@ -84,8 +86,8 @@ constexpr std::array<ArchInfo, static_cast<size_t>(Arch::kCount)> kArchTable = {
      true, false, false, 6, 10000.0f},
     // phi3: the window (2047 in Phi-3-mini-4k) applies to every layer, as in transformers; current
     // llama.cpp ignores it, which only differs past 2047 tokens.
-    {Arch::kPhi3, "phi3", NormType::kRms, FfnType::kSwiglu, RopeStyle::kNeox, kPhi3, kTied | role_bit(R::kAttnQkvB),
-     false, true, true, 0, 0.0f},
+    {Arch::kPhi3, "phi3", NormType::kRms, FfnType::kSwiglu, RopeStyle::kNeox, kPhi3,
+     kTied | role_bit(R::kAttnQkvB) | role_bit(R::kRopeLong) | role_bit(R::kRopeShort), false, true, true, 0, 0.0f},
     {Arch::kMistral3, "mistral3", NormType::kRms, FfnType::kSwiglu, RopeStyle::kNormal, kBase,
      kTied | kQkvBias | role_bit(R::kRopeFreqs), false, false, false, -1, 0.0f},
 }};

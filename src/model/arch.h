@@ -31,9 +31,12 @@ enum class TensorRole : uint8_t {
   kOutputNormB,  // output_norm.bias       [n_embd]
   kOutput,       // output.weight          [n_embd, n_vocab]; absent = tied to token_embd
   kRopeFreqs,    // rope_freqs.weight      [n_rot / 2] per-frequency divisors (Llama 3.1 scaling)
+  kRopeLong,     // rope_factors_long.weight  [n_rot / 2] phi3 LongRoPE divisors past the original context
+  kRopeShort,    // rope_factors_short.weight [n_rot / 2] phi3 LongRoPE divisors within it
   // Per-layer tensors.
-  kAttnNorm,      // attn_norm.weight       [n_embd]
-  kAttnNormB,     // attn_norm.bias         [n_embd]
+  kAttnNorm,   // attn_norm.weight       [n_embd]
+  kAttnNormB,  // attn_norm.bias         [n_embd]
+  // Head counts and n_ff below are the layer's own (they may differ per layer).
   kAttnQ,         // attn_q.weight          [n_embd, n_head * head_dim_k]
   kAttnK,         // attn_k.weight          [n_embd, n_head_kv * head_dim_k]
   kAttnV,         // attn_v.weight          [n_embd, n_head_kv * head_dim_v]

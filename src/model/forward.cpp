@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -31,6 +32,7 @@ struct ForwardPass::Scratch {
   std::vector<float> lora_mid, lora_out;            // [n, rank] and [n, rows]: one adapter's update
   // RoPE angles per token for global and sliding-window layers: [n, n_rot / 2] each.
   std::vector<float> cos_g, sin_g, cos_l, sin_l;
+  std::vector<float> q_temp;  // [n] attention-temperature multiplier of each token's queries
   // Per sequence: its cells and their positions, refreshed after allocation.
   std::vector<std::vector<int32_t>> seq_cells, seq_pos;
   // The sequences of the current micro-batch, and each one's entries (batch indices, in order).
@@ -56,9 +58,9 @@ ops::RopeConfig rope_config(const Hparams& hp, const RopeParams& rp, const gguf:
   c.n_rot = rp.n_rot;
   c.freq_base = rp.freq_base;
   c.freq_scale = rp.freq_scale;
+  c.attn_factor = rp.attn_factor;
   if (rp.scaling == RopeScaling::kYarn) {
     c.ext_factor = rp.ext_factor;
-    c.attn_factor = rp.attn_factor;
     c.beta_fast = rp.beta_fast;
     c.beta_slow = rp.beta_slow;
     c.n_ctx_orig = rp.n_ctx_orig;
@@ -67,12 +69,31 @@ ops::RopeConfig rope_config(const Hparams& hp, const RopeParams& rp, const gguf:
   return c;
 }
 
+// The per-frequency divisors: Llama 3.1's rope_freqs, or phi3 LongRoPE's long factors when the
+// context exceeds the original one and its short factors otherwise (llama.cpp chooses by n_ctx,
+// transformers by the sequence length; they agree while prompts fit the context they chose).
+const gguf::TensorInfo* rope_factors(const Model& m, int64_t n_ctx) {
+  const TensorSet& G = m.weights().global;
+  if (G.has(R::kRopeFreqs)) return G.get(R::kRopeFreqs);
+  if (!G.has(R::kRopeLong)) return nullptr;
+  const Hparams& hp = m.hparams();
+  const int64_t orig = hp.n_ctx_orig > 0 ? hp.n_ctx_orig : hp.n_ctx_train;
+  return n_ctx > orig ? G.get(R::kRopeLong) : G.get(R::kRopeShort);
+}
+
+std::vector<int64_t> kv_widths(const Hparams& hp, bool keys) {
+  std::vector<int64_t> w;
+  for (int64_t il = 0; il < hp.n_layer; ++il) w.push_back(keys ? hp.n_embd_k_gqa(il) : hp.n_embd_v_gqa(il));
+  return w;
+}
+
 }  // namespace
 
 ForwardPass::ForwardPass(std::shared_ptr<const Model> model, const ForwardParams& params)
     : model_(std::move(model)),
-      kv_(model_->hparams().n_layer, params.n_ctx > 0 ? params.n_ctx : model_->hparams().n_ctx_train,
-          model_->hparams().n_embd_k_gqa(), model_->hparams().n_embd_v_gqa(), params.kv_type),
+      kv_(params.n_ctx > 0 ? params.n_ctx : model_->hparams().n_ctx_train, kv_widths(model_->hparams(), true),
+          kv_widths(model_->hparams(), false), params.kv_type),
+      rope_factors_(rope_factors(*model_, kv_.n_ctx())),
       pool_(params.n_threads),
       pool_batch_(params.n_threads_batch > 0 && params.n_threads_batch != params.n_threads
                       ? std::make_unique<runtime::ThreadPool>(params.n_threads_batch)
@@ -278,7 +299,7 @@ void ForwardPass::embed(const runtime::Batch& batch) {
 void ForwardPass::project_qkv(int64_t il, int64_t n) {
   const Hparams& hp = model_->hparams();
   const TensorSet& L = model_->weights().layers[static_cast<size_t>(il)];
-  const int64_t nq = hp.n_embd_q(), nk = hp.n_embd_k_gqa(), nv = hp.n_embd_v_gqa();
+  const int64_t nq = hp.n_embd_q(il), nk = hp.n_embd_k_gqa(il), nv = hp.n_embd_v_gqa(il);
   s_->q.resize(static_cast<size_t>(n * nq));
   s_->k.resize(static_cast<size_t>(n * nk));
   s_->v.resize(static_cast<size_t>(n * nv));
@@ -312,35 +333,47 @@ void ForwardPass::attention_block(int64_t il, const runtime::Batch& batch, const
   project_qkv(il, n);
 
   const bool swa = hp.is_swa(il);
-  const ops::RopeConfig rope = rope_config(hp, hp.rope_for(il), model_->weights().global.get(R::kRopeFreqs));
+  const ops::RopeConfig rope = rope_config(hp, hp.rope_for(il), rope_factors_);
   const int64_t half = rope.n_rot / 2;
+  const int64_t n_head = hp.n_head_at(il), n_head_kv = hp.n_head_kv_at(il);
+  const int64_t nq = hp.n_embd_q(il), nk = hp.n_embd_k_gqa(il), nv = hp.n_embd_v_gqa(il);
   const quant::TypeTraits& kv_traits = quant::type_traits(ops::kv_tensor_type(kv_.type()));
   // Per token: QK-norm (one weight shared by all heads), RoPE, then the keys and values into the
-  // token's cache cell (cells are distinct, so threads split the tokens).
-  active_->run([&](int ith, int nth) {
+  // token's cache cell (cells are distinct, so threads split the tokens; a single token is done
+  // here, cheaper than a pool round trip).
+  const auto per_token = [&](int ith, int nth) {
     int64_t t0, t1;
     runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
     for (int64_t t = t0; t < t1; ++t) {
-      float* q = s_->q.data() + t * hp.n_embd_q();
-      float* k = s_->k.data() + t * hp.n_embd_k_gqa();
+      float* q = s_->q.data() + t * nq;
+      float* k = s_->k.data() + t * nk;
       if (L.has(R::kAttnQNorm)) {
-        for (int64_t h = 0; h < hp.n_head; ++h)
+        for (int64_t h = 0; h < n_head; ++h)
           ops::rmsnorm(q + h * dk, f32_data(L.get(R::kAttnQNorm)), hp.norm_eps, dk, q + h * dk);
-        for (int64_t h = 0; h < hp.n_head_kv; ++h)
+        for (int64_t h = 0; h < n_head_kv; ++h)
           ops::rmsnorm(k + h * dk, f32_data(L.get(R::kAttnKNorm)), hp.norm_eps, dk, k + h * dk);
       }
       const float* c = (swa ? s_->cos_l : s_->cos_g).data() + t * half;
       const float* si = (swa ? s_->sin_l : s_->sin_g).data() + t * half;
-      ops::rope_apply(rope, c, si, q, hp.n_head, dk);
-      ops::rope_apply(rope, c, si, k, hp.n_head_kv, dk);
+      ops::rope_apply(rope, c, si, q, n_head, dk);
+      ops::rope_apply(rope, c, si, k, n_head_kv, dk);
+      if (hp.attn_temp_scale != 0.0f) {
+        const float temp = s_->q_temp[static_cast<size_t>(t)];
+        for (int64_t i = 0; i < nq; ++i) q[i] *= temp;
+      }
 
       const int32_t cell = slots[static_cast<size_t>(t)];
-      const float* v = s_->v.data() + t * hp.n_embd_v_gqa();
+      const float* v = s_->v.data() + t * nv;
       // f32 copies, f16 rounds, q8_0 / q4_0 quantize each block (ggml's reference rounding).
-      kv_traits.quantize(k, kv_.k_row(il, cell), hp.n_embd_k_gqa(), nullptr);
-      kv_traits.quantize(v, kv_.v_row(il, cell), hp.n_embd_v_gqa(), nullptr);
+      kv_traits.quantize(k, kv_.k_row(il, cell), nk, nullptr);
+      kv_traits.quantize(v, kv_.v_row(il, cell), nv, nullptr);
     }
-  });
+  };
+  if (n == 1) {
+    per_token(0, 1);
+  } else {
+    active_->run(per_token);
+  }
   // Attend after every token of the batch is stored: each sees its own earlier tokens.
   attend(il, batch);
 
@@ -354,10 +387,11 @@ void ForwardPass::attention_block(int64_t il, const runtime::Batch& batch, const
 void ForwardPass::attend(int64_t il, const runtime::Batch& batch) {
   const Hparams& hp = model_->hparams();
   const int64_t n = batch.size();
-  s_->attn.resize(static_cast<size_t>(n * hp.n_head * hp.head_dim_v));
+  const int64_t n_head = hp.n_head_at(il), n_head_kv = hp.n_head_kv_at(il);
+  s_->attn.resize(static_cast<size_t>(n * n_head * hp.head_dim_v));
   ops::AttentionParams p;
-  p.n_head = hp.n_head;
-  p.n_head_kv = hp.n_head_kv;
+  p.n_head = n_head;
+  p.n_head_kv = n_head_kv;
   p.head_dim_k = hp.head_dim_k;
   p.head_dim_v = hp.head_dim_v;
   p.scale = hp.attn_scale;
@@ -366,40 +400,46 @@ void ForwardPass::attend(int64_t il, const runtime::Batch& batch) {
   // Work items: (sequence, kv head, tile of that sequence's tokens), about kTileRows query rows
   // each; taken from a shared counter, latest tiles (the most keys) first, to balance threads.
   constexpr int64_t kTileRows = 128;
-  const int64_t tile = std::max<int64_t>(1, kTileRows / (hp.n_head / hp.n_head_kv));
+  const int64_t tile = std::max<int64_t>(1, kTileRows / (n_head / n_head_kv));
   s_->attn_items.clear();
   for (int32_t seq : s_->batch_seqs) {
     const auto n_tok = static_cast<int64_t>(s_->seq_tokens[static_cast<size_t>(seq)].size());
     for (int64_t t0 = 0; t0 < n_tok; t0 += tile) {
-      for (int64_t h = 0; h < hp.n_head_kv; ++h) s_->attn_items.push_back({seq, h, t0, std::min(n_tok, t0 + tile)});
+      for (int64_t h = 0; h < n_head_kv; ++h) s_->attn_items.push_back({seq, h, t0, std::min(n_tok, t0 + tile)});
     }
   }
   std::reverse(s_->attn_items.begin(), s_->attn_items.end());
   std::atomic<size_t> next{0};
-  active_->run([&](int ith, int) {
+  const auto work = [&](int ith, int) {
     for (size_t i = next.fetch_add(1); i < s_->attn_items.size(); i = next.fetch_add(1)) {
       const Scratch::AttnItem& item = s_->attn_items[i];
       ops::KvView kv;
       kv.type = kv_.type();
       kv.k = kv_.k_layer(il);
       kv.v = kv_.v_layer(il);
-      kv.k_row_bytes = kv_.k_row_bytes();
-      kv.v_row_bytes = kv_.v_row_bytes();
+      kv.k_row_bytes = kv_.k_row_bytes(il);
+      kv.v_row_bytes = kv_.v_row_bytes(il);
       kv.cells = s_->seq_cells[static_cast<size_t>(item.seq)];
       kv.positions = s_->seq_pos[static_cast<size_t>(item.seq)];
       const std::vector<int32_t>& toks = s_->seq_tokens[static_cast<size_t>(item.seq)];
       ops::attention_tile(p, kv, item.kv_head,
                           std::span<const int32_t>(toks.data() + item.t0, static_cast<size_t>(item.t1 - item.t0)),
-                          s_->q.data(), hp.n_embd_q(), batch.pos.data(), s_->attn.data(), hp.n_head * hp.head_dim_v,
+                          s_->q.data(), hp.n_embd_q(il), batch.pos.data(), s_->attn.data(), n_head * hp.head_dim_v,
                           s_->thread_attn[static_cast<size_t>(ith)]);
     }
-  });
+  };
+  // One item (a single token of a model with one KV head, e.g. gemma3 270M): no pool round.
+  if (s_->attn_items.size() == 1) {
+    work(0, 1);
+  } else {
+    active_->run(work);
+  }
 }
 
 void ForwardPass::ffn_block(int64_t il, int64_t n) {
   const Hparams& hp = model_->hparams();
   const TensorSet& L = model_->weights().layers[static_cast<size_t>(il)];
-  const int64_t ff = hp.n_ff;
+  const int64_t ff = hp.n_ff_at(il);
   norm_rows(L.get(R::kFfnNorm), L.get(R::kFfnNormB), s_->x.data(), n, s_->cur.data());
   s_->up.resize(static_cast<size_t>(n * ff));
   if (hp.arch->fused_gate_up) {
@@ -419,11 +459,17 @@ void ForwardPass::ffn_block(int64_t il, int64_t n) {
   }
   const ops::OpKernels& ok = ops::op_kernels();
   const auto act = hp.arch->ffn == FfnType::kGeglu ? ok.geglu : ok.swiglu;
-  active_->run([&](int ith, int nth) {
+  // Element-wise, so any split gives the same result; one token's row is cheaper done here.
+  const auto rows = [&](int ith, int nth) {
     int64_t t0, t1;
     runtime::ThreadPool::split_range(n, ith, nth, t0, t1);
     if (t1 > t0) act(s_->gate.data() + t0 * ff, s_->up.data() + t0 * ff, (t1 - t0) * ff, s_->gate.data() + t0 * ff);
-  });
+  };
+  if (n == 1) {
+    rows(0, 1);
+  } else {
+    active_->run(rows);
+  }
   s_->proj.resize(static_cast<size_t>(n * hp.n_embd));
   linear(*L.get(R::kFfnDown), s_->gate.data(), n, s_->proj.data());
   if (L.has(R::kFfnPostNorm)) norm_rows(L.get(R::kFfnPostNorm), nullptr, s_->proj.data(), n, s_->proj.data());
@@ -440,7 +486,9 @@ void ForwardPass::compute_logits(const runtime::Batch& batch, std::vector<float>
     std::copy_n(s_->x.data() + t * e, e, s_->x.data() + n_out * e);  // n_out <= t: safe in place
     ++n_out;
   }
-  if (logits) logits->assign(static_cast<size_t>(n_out * hp.n_vocab), 0.0f);
+  // resize, not assign: the output matmul writes every element, and a 262k-entry vocabulary
+  // makes zeroing a megabyte per token (the caller's vector keeps its size between tokens).
+  if (logits) logits->resize(static_cast<size_t>(n_out * hp.n_vocab));
   if (hidden) hidden->clear();
   if (n_out == 0) return;
   const TensorSet& G = model_->weights().global;
@@ -480,15 +528,15 @@ Status ForwardPass::decode_impl(const runtime::Batch& batch, std::vector<float>*
   }
   // Checked for the whole batch up front, so no micro-batch can fail half-way.
   if (Status st = kv_.can_allocate(batch); !st.ok()) return st;
+  if (n <= n_ubatch_) {  // one micro-batch: straight into the caller's vectors
+    decode_ubatch(batch, logits, hidden);
+    return Status();
+  }
   if (logits) logits->clear();
   if (hidden) hidden->clear();
   std::vector<float> part, part_hidden;
   for (int64_t i0 = 0; i0 < n; i0 += n_ubatch_) {
     const int64_t i1 = std::min(n, i0 + n_ubatch_);
-    if (i0 == 0 && i1 == n) {
-      decode_ubatch(batch, logits, hidden);
-      break;
-    }
     runtime::Batch ub;
     auto take = [&](const auto& v, int64_t width) {
       using V = std::decay_t<decltype(v)>;
@@ -514,15 +562,23 @@ void ForwardPass::decode_ubatch(const runtime::Batch& batch, std::vector<float>*
   TESSERA_CHECK(slots.ok(), "cells were checked by can_allocate");
   embed(batch);
   // RoPE angles depend only on the position: once per token for each layer kind.
-  const TensorSet& G = model_->weights().global;
-  const ops::RopeConfig rg = rope_config(hp, hp.rope, G.get(R::kRopeFreqs));
-  const ops::RopeConfig rl = rope_config(hp, hp.rope_swa, G.get(R::kRopeFreqs));
+  const ops::RopeConfig rg = rope_config(hp, hp.rope, rope_factors_);
+  const ops::RopeConfig rl = rope_config(hp, hp.rope_swa, rope_factors_);
   const int64_t half = hp.rope.n_rot / 2;
   for (auto* buf : {&s_->cos_g, &s_->sin_g, &s_->cos_l, &s_->sin_l}) buf->resize(static_cast<size_t>(n * half));
   for (int64_t t = 0; t < n; ++t) {
     const int64_t pos = batch.pos[static_cast<size_t>(t)];
     ops::rope_angles(rg, pos, s_->cos_g.data() + t * half, s_->sin_g.data() + t * half);
     ops::rope_angles(rl, pos, s_->cos_l.data() + t * half, s_->sin_l.data() + t * half);
+  }
+  if (hp.attn_temp_scale != 0.0f) {
+    // Llama 4 / Ministral 3 temperature tuning: 1 + scale * ln(1 + floor(pos / length)).
+    s_->q_temp.resize(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t) {
+      const int64_t steps = batch.pos[static_cast<size_t>(t)] / hp.attn_temp_length;
+      s_->q_temp[static_cast<size_t>(t)] =
+          1.0f + hp.attn_temp_scale * static_cast<float>(std::log1p(static_cast<double>(steps)));
+    }
   }
   uint64_t seen = 0;  // each sequence's cell list once, however many entries it has
   s_->batch_seqs.clear();

@@ -97,6 +97,7 @@ class ForwardPass {
 
   std::shared_ptr<const Model> model_;
   runtime::KvCache kv_;
+  const gguf::TensorInfo* rope_factors_;             // [n_rot / 2] frequency divisors, or null (see rope_factors())
   runtime::ThreadPool pool_;                         // n_threads: single-token decode
   std::unique_ptr<runtime::ThreadPool> pool_batch_;  // n_threads_batch when it differs, else null
   runtime::ThreadPool* active_ = &pool_;             // the pool of the micro-batch being decoded

@@ -1,5 +1,6 @@
 #include "model/weights.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -17,13 +18,18 @@ struct Shape {
   int64_t rows;
 };
 
-Shape expected_shape(TensorRole role, const Hparams& hp) {
+// `layer` < 0 for whole-model tensors.
+Shape expected_shape(TensorRole role, const Hparams& hp, int layer) {
   const int64_t e = hp.n_embd;
-  const int64_t qkv = hp.n_embd_q() + hp.n_embd_k_gqa() + hp.n_embd_v_gqa();
+  const int64_t il = std::max(layer, 0);
+  const int64_t nq = hp.n_embd_q(il), nk = hp.n_embd_k_gqa(il), nv = hp.n_embd_v_gqa(il), ff = hp.n_ff_at(il);
+  const int64_t qkv = nq + nk + nv;
   switch (role) {
     case R::kTokenEmbd:
     case R::kOutput: return {e, hp.n_vocab};
-    case R::kRopeFreqs: return {hp.rope.n_rot / 2, 0};
+    case R::kRopeFreqs:
+    case R::kRopeLong:
+    case R::kRopeShort: return {hp.rope.n_rot / 2, 0};
     case R::kOutputNorm:
     case R::kOutputNormB:
     case R::kAttnNorm:
@@ -33,20 +39,20 @@ Shape expected_shape(TensorRole role, const Hparams& hp) {
     case R::kFfnNorm:
     case R::kFfnNormB:
     case R::kFfnPostNorm: return {e, 0};
-    case R::kAttnQ: return {e, hp.n_embd_q()};
-    case R::kAttnK: return {e, hp.n_embd_k_gqa()};
-    case R::kAttnV: return {e, hp.n_embd_v_gqa()};
+    case R::kAttnQ: return {e, nq};
+    case R::kAttnK: return {e, nk};
+    case R::kAttnV: return {e, nv};
     case R::kAttnQkv: return {e, qkv};
-    case R::kAttnQB: return {hp.n_embd_q(), 0};
-    case R::kAttnKB: return {hp.n_embd_k_gqa(), 0};
-    case R::kAttnVB: return {hp.n_embd_v_gqa(), 0};
+    case R::kAttnQB: return {nq, 0};
+    case R::kAttnKB: return {nk, 0};
+    case R::kAttnVB: return {nv, 0};
     case R::kAttnQkvB: return {qkv, 0};
-    case R::kAttnOut: return {hp.n_head * hp.head_dim_v, e};
+    case R::kAttnOut: return {hp.n_head_at(il) * hp.head_dim_v, e};
     case R::kAttnQNorm:
     case R::kAttnKNorm: return {hp.head_dim_k, 0};
-    case R::kFfnGate: return {e, hp.n_ff};
-    case R::kFfnUp: return {e, hp.arch->fused_gate_up ? 2 * hp.n_ff : hp.n_ff};
-    case R::kFfnDown: return {hp.n_ff, e};
+    case R::kFfnGate: return {e, ff};
+    case R::kFfnUp: return {e, hp.arch->fused_gate_up ? 2 * ff : ff};
+    case R::kFfnDown: return {ff, e};
     case R::kCount: break;
   }
   TESSERA_CHECK(false, "unknown tensor role");
@@ -60,8 +66,8 @@ std::string shape_string(const gguf::TensorInfo& t) {
 }
 
 // Checks shape and that the forward pass can use the tensor's type.
-Status check_tensor(const gguf::TensorInfo& t, TensorRole role, const Hparams& hp) {
-  const Shape want = expected_shape(role, hp);
+Status check_tensor(const gguf::TensorInfo& t, TensorRole role, const Hparams& hp, int layer) {
+  const Shape want = expected_shape(role, hp, layer);
   const bool is_matrix = want.rows > 0;
   const bool ok = is_matrix ? (t.n_dims == 2 && static_cast<int64_t>(t.shape[0]) == want.cols &&
                                static_cast<int64_t>(t.shape[1]) == want.rows)
@@ -102,7 +108,7 @@ Status bind_role(const gguf::GgufFile& file, const Hparams& hp, TensorRole role,
     if (required) return Status::error(fmt::format("{} model: missing tensor '{}'", arch.name, name));
     return Status();
   }
-  if (Status s = check_tensor(*t, role, hp); !s.ok()) return s;
+  if (Status s = check_tensor(*t, role, hp, layer); !s.ok()) return s;
   set.tensors[static_cast<size_t>(role)] = t;
   used.insert(t->name);
   return Status();
@@ -130,6 +136,12 @@ Result<ModelWeights> bind_weights(const gguf::GgufFile& file, const Hparams& hp)
       return Status::error(fmt::format("{} model: unexpected tensor '{}' (not part of this architecture's graph)",
                                        hp.arch->name, t.name));
     }
+  }
+  if (w.global.has(R::kRopeLong) != w.global.has(R::kRopeShort)) {
+    return Status::error(
+        fmt::format("{} model: LongRoPE needs both 'rope_factors_long.weight' and "
+                    "'rope_factors_short.weight'",
+                    hp.arch->name));
   }
   w.output = w.global.has(R::kOutput) ? w.global.get(R::kOutput) : w.global.get(R::kTokenEmbd);
   return w;

@@ -102,8 +102,8 @@ void attention_tile(const AttentionParams& p, const KvView& kv, int64_t kv_head,
   const int64_t dk = p.head_dim_k, dv = p.head_dim_v, tk = kKeyBlock;
   // Scratch: qs [rows, dk] scaled queries, s [rows, tk] scores then weights, kt [dk, tk] keys
   // transposed, vb [tk, dv] values, o [rows, dv] unnormalized outputs, mx / l [rows] running max
-  // and sum, tmp [max(dk, dv)] one decoded row.
-  const size_t need = static_cast<size_t>(rows * dk + rows * tk + dk * tk + tk * dv + rows * dv + 2 * rows + dk + dv);
+  // and sum, kb [tk, dk] the block's keys decoded (then transposed into kt).
+  const size_t need = static_cast<size_t>(rows * dk + rows * tk + dk * tk + tk * dv + rows * dv + 2 * rows + tk * dk);
   if (scratch.size() < need) scratch.resize(need);
   float* qs = scratch.data();
   float* s = qs + rows * dk;
@@ -112,7 +112,7 @@ void attention_tile(const AttentionParams& p, const KvView& kv, int64_t kv_head,
   float* o = vb + tk * dv;
   float* mx = o + rows * dv;
   float* l = mx + rows;
-  float* tmp = l + rows;
+  float* kb = l + rows;
 
   int64_t q_min = INT64_MAX, q_max = INT64_MIN;
   for (int64_t i = 0; i < n_tok; ++i) {
@@ -141,8 +141,18 @@ void attention_tile(const AttentionParams& p, const KvView& kv, int64_t kv_head,
     if (p_min > q_max || (p.n_swa > 0 && q_min - p_max >= p.n_swa)) continue;  // no row sees this block
     for (int64_t j = 0; j < nb; ++j) {
       widen(ak, traits, kv.type,
-            kv.k + static_cast<size_t>(kv.cells[static_cast<size_t>(j0 + j)]) * kv.k_row_bytes + k_off, tmp, dk);
-      for (int64_t d = 0; d < dk; ++d) kt[d * tk + j] = tmp[d];
+            kv.k + static_cast<size_t>(kv.cells[static_cast<size_t>(j0 + j)]) * kv.k_row_bytes + k_off, kb + j * dk,
+            dk);
+    }
+    // Transposed 16 dimensions at a time, so the kt rows being written stay in L1 (a whole
+    // [dk, 64] block does not for dk = 256).
+    constexpr int64_t kBand = 16;
+    for (int64_t d0 = 0; d0 < dk; d0 += kBand) {
+      const int64_t d1 = std::min(dk, d0 + kBand);
+      for (int64_t j = 0; j < nb; ++j) {
+        const float* src = kb + j * dk;
+        for (int64_t d = d0; d < d1; ++d) kt[d * tk + j] = src[d];
+      }
     }
     ak.sgemm(rows, nb, dk, qs, dk, kt, tk, s, tk, false);
     for (int64_t r = 0; r < rows; ++r) {

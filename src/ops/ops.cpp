@@ -10,10 +10,23 @@ namespace tessera::ops {
 
 void rmsnorm(const float* x, const float* w, float eps, int64_t n, float* out) {
   // Accumulate in double: rows are up to ~16k wide and the sum of squares loses bits in f32.
+  // Eight independent partial sums (a fixed order, so results do not depend on the caller) let
+  // the compiler vectorize and keep the adds off one dependency chain.
+  constexpr int kLanes = 8;
+  double part[kLanes] = {};
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    for (int j = 0; j < kLanes; ++j) part[j] += static_cast<double>(x[i + j]) * x[i + j];
+  }
+  for (; i < n; ++i) part[0] += static_cast<double>(x[i]) * x[i];
   double sum_sq = 0;
-  for (int64_t i = 0; i < n; ++i) sum_sq += static_cast<double>(x[i]) * x[i];
+  for (double v : part) sum_sq += v;
   const float inv = static_cast<float>(1.0 / std::sqrt(sum_sq / static_cast<double>(n) + eps));
-  for (int64_t i = 0; i < n; ++i) out[i] = x[i] * inv * (w ? w[i] : 1.0f);
+  if (w == nullptr) {
+    for (i = 0; i < n; ++i) out[i] = x[i] * inv;
+  } else {
+    for (i = 0; i < n; ++i) out[i] = x[i] * inv * w[i];
+  }
 }
 
 void layernorm(const float* x, const float* w, const float* b, float eps, int64_t n, float* out) {

@@ -63,6 +63,9 @@ void sgemm_avx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, 
   for (int64_t j = 0; j < n; j += 64) {
     const int64_t width = n - j < 64 ? n - j : 64;
     int64_t i = 0;
+    // Six rows use 24 accumulators + 4 b vectors + 1 broadcast of the 32 registers. Every c
+    // element is the same ordered FMA chain over p whatever the tile height.
+    for (; i + 6 <= m; i += 6) sgemm_tile<6>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, width, accumulate);
     for (; i + 4 <= m; i += 4) sgemm_tile<4>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, width, accumulate);
     for (; i < m; ++i) sgemm_tile<1>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, width, accumulate);
   }

@@ -26,6 +26,8 @@ KernelTable build_table(Isa isa) {
   if (isa >= Isa::kAvx512) {
     isa_kernels::register_avx512_kernels(table);
     isa_kernels::register_avx512_gemm_kernels(table);
+    isa_kernels::register_avx512_matvec_kernels(table);
+    isa_kernels::register_avx512_activation_quantizers(table);
   }
   return table;
 }
@@ -110,7 +112,9 @@ void quantize_activations(const KernelTable& table, TensorType weight_type, cons
 // kMaxActRows activation rows at a time, so each decoded weight block serves several tokens and
 // each activation tile is reused by many weight rows.
 size_t matmul_scratch_bytes(const KernelTable& table, const MatmulArgs& args) {
-  if (args.n_tokens < 1 || table.gemm[index_of(args.weight_type)] == nullptr) return 0;
+  const size_t type = index_of(args.weight_type);
+  if (args.n_tokens < 1 || table.gemm[type] == nullptr) return 0;
+  if (args.n_tokens == 1 && table.matvec[type] != nullptr) return 0;
   return isa_kernels::gemm_scratch_bytes(args.k, args.n_tokens) + 64;  // + room to align to 64
 }
 
@@ -128,11 +132,16 @@ void matmul(const KernelTable& table, const MatmulArgs& args, int64_t row_begin,
   const auto* w = static_cast<const uint8_t*>(args.weights);
   const auto* a = static_cast<const uint8_t*>(args.acts);
 
-  // One token goes through the GEMM too where there is one: the GEMM and the dot kernels sum in
-  // different orders, and the 8-bit activation quantization of the next matmul amplifies even a
-  // last-bit difference into a whole quantization step, so a token decoded alone would drift from
-  // the same token decoded in a batch (measured up to ~2 in Gemma 3 270M logits). Each GEMM output
-  // element is computed the same way whatever the tile size, so 1 token and n tokens agree bitwise.
+  // One token goes through the matvec kernel where there is one, else through the GEMM too, never
+  // through the dot kernels: those sum in another order, and the 8-bit activation quantization of
+  // the next matmul amplifies even a last-bit difference into a whole quantization step, so a token
+  // decoded alone would drift from the same token decoded in a batch (measured up to ~2 in Gemma 3
+  // 270M logits). Each GEMM output element is computed the same way whatever the tile size, and
+  // each matvec kernel sums exactly as its GEMM does, so 1 token and n tokens agree bitwise.
+  if (args.n_tokens == 1 && table.matvec[type] != nullptr) {
+    table.matvec[type](args, row_begin, row_end, nullptr);
+    return;
+  }
   if (args.n_tokens >= 1 && table.gemm[type] != nullptr) {
     // GEMM kernels want 64-byte aligned scratch; use the caller's when it is big enough.
     const size_t bytes = matmul_scratch_bytes(table, args);

@@ -58,6 +58,11 @@ struct KernelTable {
   VecDotMultiFn vec_dot_multi[kTypeCount] = {};
   // Indexed by weight type; null where matmul uses the dot kernels above.
   GemmFn gemm[kTypeCount] = {};
+  // Indexed by weight type; null where a single token goes through `gemm` too. A matrix-vector
+  // kernel for n_tokens == 1 (token generation) that streams the weights as they are stored and
+  // gives bit for bit the result `gemm` gives the same token in any batch (same integer dots,
+  // same float operations in the same order). Needs no scratch.
+  GemmFn matvec[kTypeCount] = {};
   // Indexed by activation type (Q8_0, Q8_1, Q8_K, F32, F16, BF16).
   QuantizeActivationFn quantize_activation[kTypeCount] = {};
 };

@@ -15,16 +15,31 @@ bool in_range(int32_t pos, int32_t p0, int32_t p1) {
 }  // namespace
 
 KvCache::KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_k, int64_t n_embd_v, ops::KvType type)
-    : n_layer_(n_layer), n_ctx_(n_ctx), n_embd_k_(n_embd_k), n_embd_v_(n_embd_v), type_(type) {
-  TESSERA_CHECK(n_layer > 0 && n_ctx > 0 && n_embd_k > 0 && n_embd_v > 0, "KV cache dimensions must be positive");
-  const auto k_row = quant::row_bytes(ops::kv_tensor_type(type), static_cast<uint64_t>(n_embd_k));
-  const auto v_row = quant::row_bytes(ops::kv_tensor_type(type), static_cast<uint64_t>(n_embd_v));
-  TESSERA_CHECK(k_row && v_row, "KV row lengths must be whole blocks of the KV type");
-  k_row_bytes_ = *k_row;
-  v_row_bytes_ = *v_row;
+    : KvCache(n_ctx, std::vector<int64_t>(static_cast<size_t>(std::max<int64_t>(n_layer, 0)), n_embd_k),
+              std::vector<int64_t>(static_cast<size_t>(std::max<int64_t>(n_layer, 0)), n_embd_v), type) {}
+
+KvCache::KvCache(int64_t n_ctx, std::vector<int64_t> n_embd_k, std::vector<int64_t> n_embd_v, ops::KvType type)
+    : n_layer_(static_cast<int64_t>(n_embd_k.size())),
+      n_ctx_(n_ctx),
+      n_embd_k_(std::move(n_embd_k)),
+      n_embd_v_(std::move(n_embd_v)),
+      type_(type) {
+  TESSERA_CHECK(n_layer_ > 0 && n_ctx > 0 && n_embd_v_.size() == n_embd_k_.size(),
+                "KV cache dimensions must be positive");
+  size_t k_total = 0, v_total = 0;
+  for (int64_t il = 0; il < n_layer_; ++il) {
+    const int64_t ek = n_embd_k_[static_cast<size_t>(il)], ev = n_embd_v_[static_cast<size_t>(il)];
+    TESSERA_CHECK(ek > 0 && ev > 0, "KV cache dimensions must be positive");
+    const auto k_row = quant::row_bytes(ops::kv_tensor_type(type), static_cast<uint64_t>(ek));
+    const auto v_row = quant::row_bytes(ops::kv_tensor_type(type), static_cast<uint64_t>(ev));
+    TESSERA_CHECK(k_row && v_row, "KV row lengths must be whole blocks of the KV type");
+    layers_.push_back({*k_row, *v_row, k_total, v_total});
+    k_total += static_cast<size_t>(n_ctx) * *k_row;
+    v_total += static_cast<size_t>(n_ctx) * *v_row;
+  }
   cells_.resize(static_cast<size_t>(n_ctx));
-  k_.resize(static_cast<size_t>(n_layer * n_ctx) * k_row_bytes_);
-  v_.resize(static_cast<size_t>(n_layer * n_ctx) * v_row_bytes_);
+  k_.resize(k_total);
+  v_.resize(v_total);
 }
 
 Status KvCache::can_allocate(const Batch& batch) const {

@@ -23,12 +23,16 @@ class KvCache {
   // n_embd_k / n_embd_v: elements per cell row per layer (n_head_kv * head_dim); for block
   // types (q8_0, q4_0) multiples of the block size.
   KvCache(int64_t n_layer, int64_t n_ctx, int64_t n_embd_k, int64_t n_embd_v, ops::KvType type);
+  // The same with a row width per layer (models whose KV head count differs per layer):
+  // n_embd_k, n_embd_v: [n_layer].
+  KvCache(int64_t n_ctx, std::vector<int64_t> n_embd_k, std::vector<int64_t> n_embd_v, ops::KvType type);
 
   int64_t n_ctx() const { return n_ctx_; }
   int64_t n_layer() const { return n_layer_; }
   ops::KvType type() const { return type_; }
-  int64_t n_embd_k() const { return n_embd_k_; }
-  int64_t n_embd_v() const { return n_embd_v_; }
+  // Row widths of layer `il` (elements).
+  int64_t n_embd_k(int64_t il = 0) const { return n_embd_k_[static_cast<size_t>(il)]; }
+  int64_t n_embd_v(int64_t il = 0) const { return n_embd_v_[static_cast<size_t>(il)]; }
   size_t bytes() const { return k_.size() + v_.size(); }
 
   // Chooses a free cell for every batch entry and records their positions and sequences.
@@ -51,19 +55,21 @@ class KvCache {
   // The cells of `seq` and their positions, in cell order. cells, positions: [n] each.
   void seq_cells(int32_t seq, std::vector<int32_t>& cells, std::vector<int32_t>& positions) const;
 
-  // Bytes of one cell row: n_embd_k / n_embd_v elements of type().
-  size_t k_row_bytes() const { return k_row_bytes_; }
-  size_t v_row_bytes() const { return v_row_bytes_; }
-  // Row of layer `il`, cell `cell`: [k_row_bytes()] / [v_row_bytes()].
+  // Bytes of one cell row of layer `il`: n_embd_k(il) / n_embd_v(il) elements of type().
+  size_t k_row_bytes(int64_t il = 0) const { return layers_[static_cast<size_t>(il)].k_row_bytes; }
+  size_t v_row_bytes(int64_t il = 0) const { return layers_[static_cast<size_t>(il)].v_row_bytes; }
+  // Row of layer `il`, cell `cell`: [k_row_bytes(il)] / [v_row_bytes(il)].
   uint8_t* k_row(int64_t il, int64_t cell) {
-    return k_.data() + static_cast<size_t>(il * n_ctx_ + cell) * k_row_bytes_;
+    const Layer& l = layers_[static_cast<size_t>(il)];
+    return k_.data() + l.k_offset + static_cast<size_t>(cell) * l.k_row_bytes;
   }
   uint8_t* v_row(int64_t il, int64_t cell) {
-    return v_.data() + static_cast<size_t>(il * n_ctx_ + cell) * v_row_bytes_;
+    const Layer& l = layers_[static_cast<size_t>(il)];
+    return v_.data() + l.v_offset + static_cast<size_t>(cell) * l.v_row_bytes;
   }
   // All cells of layer `il`: [n_ctx] rows.
-  const uint8_t* k_layer(int64_t il) const { return k_.data() + static_cast<size_t>(il * n_ctx_) * k_row_bytes_; }
-  const uint8_t* v_layer(int64_t il) const { return v_.data() + static_cast<size_t>(il * n_ctx_) * v_row_bytes_; }
+  const uint8_t* k_layer(int64_t il) const { return k_.data() + layers_[static_cast<size_t>(il)].k_offset; }
+  const uint8_t* v_layer(int64_t il) const { return v_.data() + layers_[static_cast<size_t>(il)].v_offset; }
 
  private:
   struct Cell {
@@ -71,13 +77,19 @@ class KvCache {
     uint64_t seqs = 0;  // bit s set: sequence s uses this cell
   };
 
-  int64_t n_layer_, n_ctx_, n_embd_k_, n_embd_v_;
+  struct Layer {
+    size_t k_row_bytes, v_row_bytes;  // one cell row
+    size_t k_offset, v_offset;        // where the layer's [n_ctx] rows start in k_ / v_
+  };
+
+  int64_t n_layer_, n_ctx_;
+  std::vector<int64_t> n_embd_k_, n_embd_v_;  // [n_layer]
   ops::KvType type_;
-  std::vector<Cell> cells_;  // [n_ctx]
-  size_t k_row_bytes_, v_row_bytes_;
-  std::vector<uint8_t> k_;    // [n_layer, n_ctx] rows of k_row_bytes_ (n_embd_k elements of type_)
-  std::vector<uint8_t> v_;    // [n_layer, n_ctx] rows of v_row_bytes_
-  int64_t search_start_ = 0;  // where the next free-cell search begins (keeps fills contiguous)
+  std::vector<Cell> cells_;    // [n_ctx]
+  std::vector<Layer> layers_;  // [n_layer]
+  std::vector<uint8_t> k_;     // per layer, [n_ctx] rows of k_row_bytes(il) (n_embd_k(il) elements of type_)
+  std::vector<uint8_t> v_;     // per layer, [n_ctx] rows of v_row_bytes(il)
+  int64_t search_start_ = 0;   // where the next free-cell search begins (keeps fills contiguous)
 };
 
 }  // namespace tessera::runtime

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace tessera::runtime {
@@ -30,7 +31,8 @@ class ThreadPool {
   // Calls fn(ith, nth) on every thread (ith in [0, nth)) and waits for all of them.
   template <class Fn>
   void run(Fn&& fn) {
-    run_impl(&fn, [](const void* f, int ith, int nth) { (*static_cast<const Fn*>(f))(ith, nth); });
+    using F = std::remove_reference_t<Fn>;  // lvalue callables deduce Fn as a reference
+    run_impl(&fn, [](const void* f, int ith, int nth) { (*static_cast<const F*>(f))(ith, nth); });
   }
 
   // Thread ith's share [begin, end) of n items split into nth contiguous ranges.

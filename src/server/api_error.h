@@ -33,6 +33,10 @@ struct ApiError {
   static ApiError not_found(std::string message) {
     return ApiError{404, "invalid_request_error", std::move(message), "not_found", {}};
   }
+  // The client closed its connection before the answer (nginx's 499: only the access log sees it).
+  static ApiError client_closed() {
+    return ApiError{499, "invalid_request_error", "the client closed the connection", "client_closed", {}};
+  }
   static ApiError not_implemented(std::string message) {
     return ApiError{501, "not_implemented_error", std::move(message), "not_implemented", {}};
   }

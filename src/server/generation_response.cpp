@@ -2,11 +2,15 @@
 
 #include <chrono>
 
+#include "server/connection_watch.h"
+
 namespace tessera::server {
 namespace {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
+
+constexpr std::chrono::milliseconds kWatchInterval = 50ms;  // how often a waiting handler looks at its client
 
 // What one streaming response has seen so far; shared by the content provider's calls.
 struct StreamState {
@@ -97,7 +101,7 @@ void send_error(httplib::Response& res, const ApiError& error) {
 }
 
 void answer_generation(Scheduler& scheduler, std::vector<GenerationRequest> requests, bool stream, Formatter formatter,
-                       httplib::Response& res) {
+                       const httplib::Request& req, httplib::Response& res) {
   auto channel = std::make_shared<GenerationStream>();
   const size_t n_choices = requests.size();
   if (std::optional<ApiError> e = scheduler.submit(std::move(requests), channel)) {
@@ -105,9 +109,21 @@ void answer_generation(Scheduler& scheduler, std::vector<GenerationRequest> requ
     return;
   }
   if (!stream) {
+    // The client may leave while it waits for the whole answer: look at its socket every
+    // kWatchInterval and cancel (which frees the slot at the scheduler's next step).
+    const ConnectionWatch watch = ConnectionWatch::of(req);
+    auto next_check = std::chrono::steady_clock::now() + kWatchInterval;
     std::vector<Completion> done;
     while (done.size() < n_choices) {
-      std::optional<GenerationStream::Event> ev = channel->next(1000ms);
+      std::optional<GenerationStream::Event> ev = channel->next(kWatchInterval);
+      if (std::chrono::steady_clock::now() >= next_check) {
+        next_check = std::chrono::steady_clock::now() + kWatchInterval;
+        if (watch.closed()) {
+          channel->cancel();
+          send_error(res, ApiError::client_closed());
+          return;
+        }
+      }
       if (!ev || ev->kind == GenerationStream::Event::Kind::kDelta) continue;
       if (ev->kind == GenerationStream::Event::Kind::kError) {
         channel->cancel();  // the other choices, if any

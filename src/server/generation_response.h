@@ -1,8 +1,9 @@
 // Runs a generation through the scheduler and writes the HTTP answer: one JSON body, or a
 // Server-Sent Events stream ("data: {...}\n\n" per event, optionally ending "data: [DONE]").
 // The routes say how results look (a Formatter); this file owns the waiting, the streaming and
-// the cancellation when the client goes away (a failed write cancels the generation, which
-// frees its slot at the scheduler's next step).
+// the cancellation when the client goes away (a failed write while streaming, or a closed socket
+// while waiting for a non-streaming answer, cancels the generation, which frees its slot at the
+// scheduler's next step).
 #pragma once
 
 #include <httplib.h>
@@ -31,9 +32,10 @@ struct Formatter {
   bool done_marker = true;  // end the stream with "data: [DONE]" (OpenAI), not for llama.cpp's /completion
 };
 
-// Sends `requests` (the choices of one API request) and answers on `res`.
+// Sends `requests` (the choices of one API request) and answers on `res`. A client that closes
+// its connection (`req`'s socket) cancels the generation, streaming or not.
 void answer_generation(Scheduler& scheduler, std::vector<GenerationRequest> requests, bool stream, Formatter formatter,
-                       httplib::Response& res);
+                       const httplib::Request& req, httplib::Response& res);
 
 // Sets `res` to `error`'s status and OpenAI error body.
 void send_error(httplib::Response& res, const ApiError& error);

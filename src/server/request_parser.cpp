@@ -382,7 +382,7 @@ std::optional<ApiError> parse_messages(const nlohmann::ordered_json& body, nlohm
 }
 
 std::optional<ApiError> parse_tools(const nlohmann::ordered_json& body, std::optional<nlohmann::ordered_json>& tools,
-                                    nlohmann::ordered_json& kwargs) {
+                                    nlohmann::ordered_json& kwargs, ToolChoice& choice) {
   tools.reset();
   if (const auto k = body.find("chat_template_kwargs"); k != body.end() && !k->is_null()) {
     if (!k->is_object()) {
@@ -391,7 +391,7 @@ std::optional<ApiError> parse_tools(const nlohmann::ordered_json& body, std::opt
     kwargs = *k;
   }
   const auto t = body.find("tools");
-  if (t == body.end() || t->is_null()) return std::nullopt;
+  if (t == body.end() || t->is_null()) return parse_tool_choice(body, nlohmann::ordered_json(), choice);
   if (!t->is_array()) return ApiError::invalid("'tools' must be an array", "tools", "invalid_type");
   for (size_t i = 0; i < t->size(); ++i) {
     const auto& tool = (*t)[i];
@@ -403,13 +403,8 @@ std::optional<ApiError> parse_tools(const nlohmann::ordered_json& body, std::opt
                                "tools");
     }
   }
-  if (const auto choice = body.find("tool_choice"); choice != body.end() && !choice->is_null()) {
-    if (!choice->is_string() && !choice->is_object()) {
-      return ApiError::invalid("'tool_choice' must be \"none\", \"auto\", \"required\" or an object", "tool_choice",
-                               "invalid_type");
-    }
-    if (*choice == "none") return std::nullopt;
-  }
+  if (auto e = parse_tool_choice(body, *t, choice)) return e;
+  if (choice.mode == ToolChoice::Mode::kNone) return std::nullopt;  // as if no tools were offered
   if (!t->empty()) tools = *t;
   return std::nullopt;
 }

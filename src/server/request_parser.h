@@ -11,6 +11,7 @@
 #include "server/api_error.h"
 #include "server/chat_format.h"
 #include "server/generation.h"
+#include "server/tool_choice.h"
 #include "tokenizer/tokenizer.h"
 
 namespace tessera::server {
@@ -35,10 +36,11 @@ std::optional<ApiError> parse_generation_fields(const nlohmann::json& body, Api 
 // turns with tool_calls). `out` is the checked array, in the client's key order.
 std::optional<ApiError> parse_messages(const nlohmann::ordered_json& body, nlohmann::ordered_json& out);
 
-// "tools" (+ "tool_choice"): nullopt when none are offered (absent, empty, or tool_choice "none");
+// "tools" (+ "tool_choice" and "parallel_tool_calls" into `choice`, see tool_choice.h): `tools` is
+// nullopt when none are offered (absent, empty, or tool_choice "none");
 // "chat_template_kwargs": an object.
 std::optional<ApiError> parse_tools(const nlohmann::ordered_json& body, std::optional<nlohmann::ordered_json>& tools,
-                                    nlohmann::ordered_json& kwargs);
+                                    nlohmann::ordered_json& kwargs, ToolChoice& choice);
 
 // "prompt" (or "content" for the native API): a string, an array of token ids, or an array
 // holding one of these. Tokenized with BOS as the vocabulary says and special tokens parsed.

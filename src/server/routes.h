@@ -34,7 +34,9 @@ std::vector<GenerationRequest> choices(const ParsedGeneration& parsed, const std
                                        const LoadedModel& model, std::optional<ApiError>& error);
 // Submits the choices and answers, or answers the error of building them.
 void generate(LoadedModel& model, const ParsedGeneration& parsed, const std::vector<int32_t>& prompt,
-              Formatter formatter, httplib::Response& res);
+              Formatter formatter, const httplib::Request& req, httplib::Response& res);
+// A token's bytes as a JSON array of numbers (OpenAI's and llama.cpp's "bytes").
+nlohmann::json bytes_json(const std::string& piece);
 // llama.cpp's "timings" object.
 nlohmann::json timings_json(const Completion& c);
 // OpenAI "usage" (prompt counted once for all choices).

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "server/connection_watch.h"
 #include "server/routes.h"
 
 namespace tessera::server {
@@ -98,7 +99,13 @@ void route::embeddings(Service& service, const httplib::Request& req, httplib::R
   }
   json data = json::array();
   size_t n_tokens = 0;
+  // Many inputs take a while (one forward pass each, under the embedder's lock): stop at the
+  // next input when the client has gone, so other embedding requests do not wait for nothing.
+  const ConnectionWatch watch = ConnectionWatch::of(req);
   for (size_t i = 0; i < inputs.size(); ++i) {
+    if (i > 0 && watch.closed()) {
+      return send_error(res, ApiError::client_closed());
+    }
     Result<std::vector<float>> v = m->embedder->embed(inputs[i]);
     if (!v) return send_error(res, ApiError::internal(fmt::format("input {}: {}", i, v.error())));
     n_tokens += inputs[i].size();

@@ -16,9 +16,14 @@ json native_probs(const std::vector<TokenLogprob>& lps, const tokenizer::Tokeniz
   for (const TokenLogprob& lp : lps) {
     json top = json::array();
     for (const auto& [id, logprob] : lp.top) {
-      top.push_back({{"id", id}, {"token", tok.token_to_piece(id, true)}, {"logprob", logprob}});
+      const std::string piece = tok.token_to_piece(id, true);
+      top.push_back({{"id", id}, {"token", piece}, {"bytes", route::bytes_json(piece)}, {"logprob", logprob}});
     }
-    out.push_back({{"id", lp.token}, {"token", lp.piece}, {"logprob", lp.logprob}, {"top_logprobs", top}});
+    out.push_back({{"id", lp.token},
+                   {"token", lp.piece},
+                   {"bytes", route::bytes_json(lp.piece)},
+                   {"logprob", lp.logprob},
+                   {"top_logprobs", top}});
   }
   return out;
 }
@@ -71,7 +76,7 @@ void completion(Service& service, const httplib::Request& req, httplib::Response
     return std::vector<json>{out};
   };
   f.done_marker = false;
-  route::generate(*m, parsed, prompt, std::move(f), res);
+  route::generate(*m, parsed, prompt, std::move(f), req, res);
 }
 
 void tokenize(Service& service, const httplib::Request& req, httplib::Response& res) {
@@ -134,7 +139,8 @@ void apply_template(Service& service, const httplib::Request& req, httplib::Resp
   nlohmann::ordered_json messages, kwargs = nlohmann::ordered_json::object();
   std::optional<nlohmann::ordered_json> tools;
   if (auto e = parse_messages(ordered, messages)) return send_error(res, *e);
-  if (auto e = parse_tools(ordered, tools, kwargs)) return send_error(res, *e);
+  ToolChoice choice;
+  if (auto e = parse_tools(ordered, tools, kwargs, choice)) return send_error(res, *e);
   Result<std::string> prompt = m->chat->render(messages, tools, kwargs, true);
   if (!prompt) {
     return send_error(res, ApiError::invalid(fmt::format("the chat template failed: {}", prompt.error()), "messages",
@@ -254,11 +260,17 @@ std::vector<GenerationRequest> choices(const ParsedGeneration& parsed, const std
 }
 
 void generate(LoadedModel& model, const ParsedGeneration& parsed, const std::vector<int32_t>& prompt,
-              Formatter formatter, httplib::Response& res) {
+              Formatter formatter, const httplib::Request& req, httplib::Response& res) {
   std::optional<ApiError> error;
   std::vector<GenerationRequest> requests = choices(parsed, prompt, model, error);
   if (error) return send_error(res, *error);
-  answer_generation(*model.scheduler, std::move(requests), parsed.stream, std::move(formatter), res);
+  answer_generation(*model.scheduler, std::move(requests), parsed.stream, std::move(formatter), req, res);
+}
+
+json bytes_json(const std::string& piece) {
+  json bytes = json::array();
+  for (unsigned char c : piece) bytes.push_back(c);
+  return bytes;
 }
 
 json timings_json(const Completion& c) {

@@ -8,12 +8,6 @@ namespace {
 
 using nlohmann::json;
 
-json bytes_of(const std::string& piece) {
-  json bytes = json::array();
-  for (unsigned char c : piece) bytes.push_back(c);
-  return bytes;
-}
-
 // Chat's logprobs: {"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}]}.
 json chat_logprobs(const std::vector<TokenLogprob>& lps, const tokenizer::Tokenizer& tok) {
   json content = json::array();
@@ -21,10 +15,10 @@ json chat_logprobs(const std::vector<TokenLogprob>& lps, const tokenizer::Tokeni
     json top = json::array();
     for (const auto& [id, logprob] : lp.top) {
       const std::string piece = tok.token_to_piece(id, true);
-      top.push_back({{"token", piece}, {"logprob", logprob}, {"bytes", bytes_of(piece)}});
+      top.push_back({{"token", piece}, {"logprob", logprob}, {"bytes", route::bytes_json(piece)}});
     }
     content.push_back(
-        {{"token", lp.piece}, {"logprob", lp.logprob}, {"bytes", bytes_of(lp.piece)}, {"top_logprobs", top}});
+        {{"token", lp.piece}, {"logprob", lp.logprob}, {"bytes", route::bytes_json(lp.piece)}, {"top_logprobs", top}});
   }
   return {{"content", content}};
 }
@@ -187,6 +181,22 @@ Formatter text_formatter(const Envelope& env, const ParsedGeneration& parsed, co
   return f;
 }
 
+// tool_choice "required" or a named function: the reply is constrained to tool calls in the
+// template's format (the grammar replaces none: a request's own grammar cannot be combined).
+std::optional<ApiError> force_tool_call(const ToolChoice& choice, const std::optional<nlohmann::ordered_json>& tools,
+                                        const ChatFormat& chat, GenerationRequest& request) {
+  if (!choice.forced() || !tools) return std::nullopt;
+  if (!request.grammar.empty()) {
+    return ApiError::invalid(fmt::format("a forced 'tool_choice' cannot be combined with '{}'", request.grammar_field),
+                             "tool_choice");
+  }
+  Result<std::string> gbnf = forced_tool_call_gbnf(*tools, choice, chat.tool_format());
+  if (!gbnf) return ApiError::invalid(fmt::format("'tools': {}", gbnf.error()), "tools", "invalid_schema");
+  request.grammar = std::move(*gbnf);
+  request.grammar_field = "tools";
+  return std::nullopt;
+}
+
 void chat_completions(Service& service, const httplib::Request& req, httplib::Response& res) {
   LoadedModel* m = route::ready_model(service, res);
   if (!m) return;
@@ -198,10 +208,12 @@ void chat_completions(Service& service, const httplib::Request& req, httplib::Re
   std::optional<nlohmann::ordered_json> tools;
   ParsedGeneration parsed;
   if (auto e = parse_messages(ordered, messages)) return send_error(res, *e);
-  if (auto e = parse_tools(ordered, tools, kwargs)) return send_error(res, *e);
+  ToolChoice choice;
+  if (auto e = parse_tools(ordered, tools, kwargs, choice)) return send_error(res, *e);
   if (auto e = parse_generation_fields(*body, Api::kChat, m->model->hparams().n_vocab, parsed)) {
     return send_error(res, *e);
   }
+  if (auto e = force_tool_call(choice, tools, *m->chat, parsed.base)) return send_error(res, *e);
   Result<std::string> prompt_text = m->chat->render(messages, tools, kwargs, true);
   if (!prompt_text) {
     return send_error(res, ApiError::invalid(fmt::format("the chat template failed: {}", prompt_text.error()),
@@ -210,7 +222,8 @@ void chat_completions(Service& service, const httplib::Request& req, httplib::Re
   const std::vector<int32_t> prompt =
       m->tokenizer->tokenize(*prompt_text, {.add_special = true, .parse_special = true});
   const Envelope env{fmt::format("chatcmpl-{}", service.next_id()), "chat.completion", route::unix_time(), m->model_id};
-  route::generate(*m, parsed, prompt, chat_formatter(env, parsed, *m->tokenizer, *m->chat, tools.has_value()), res);
+  route::generate(*m, parsed, prompt, chat_formatter(env, parsed, *m->tokenizer, *m->chat, tools.has_value()), req,
+                  res);
 }
 
 void completions(Service& service, const httplib::Request& req, httplib::Response& res) {
@@ -226,7 +239,7 @@ void completions(Service& service, const httplib::Request& req, httplib::Respons
     return send_error(res, *e);
   }
   const Envelope env{fmt::format("cmpl-{}", service.next_id()), "text_completion", route::unix_time(), m->model_id};
-  route::generate(*m, parsed, prompt, text_formatter(env, parsed, *m->tokenizer), res);
+  route::generate(*m, parsed, prompt, text_formatter(env, parsed, *m->tokenizer), req, res);
 }
 
 void models(Service& service, httplib::Response& res) {

@@ -1,6 +1,7 @@
 # Sources of the server module (appended by its owner).
 target_sources(tessera_core PRIVATE
   src/server/chat_format.cpp
+  src/server/connection_watch.cpp
   src/server/embedder.cpp
   src/server/generation_response.cpp
   src/server/http_transport.cpp
@@ -10,6 +11,7 @@ target_sources(tessera_core PRIVATE
   src/server/routes_openai.cpp
   src/server/scheduler.cpp
   src/server/sampler_factory.cpp
+  src/server/tool_choice.cpp
 )
 
 # cpp-httplib as Debian builds it (libcpp-httplib-dev): a shared library whose header must see

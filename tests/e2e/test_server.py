@@ -63,6 +63,8 @@ def test_greedy_tokens_match_transformers(server, i):
     assert body["tokens_predicted"] == 8 and body["stop_type"] == "limit"
     status, detok = server.request("POST", "/detokenize", {"tokens": ids})
     assert status == 200 and detok["content"] == body["content"]
+    # llama.cpp's "bytes" of each token: together, the generated text.
+    assert b"".join(bytes(p["bytes"]) for p in body["completion_probabilities"]) == body["content"].encode()
 
 
 def test_top_logprobs_match_transformers_logits(server, client):

@@ -3,6 +3,7 @@
 operational flags: --api-key, --queue-size, --max-body-bytes, --cors-origins, SIGTERM, and /health
 while the model loads."""
 import json
+import subprocess
 import threading
 import time
 import urllib.request
@@ -12,7 +13,7 @@ import openai
 import pytest
 
 from conftest import SHARED, tessera_binary
-from server_harness import Server
+from server_harness import Server, free_port
 
 KEY = "sk-test-0123456789"
 
@@ -166,3 +167,15 @@ def test_health_is_503_while_loading(tmp_path):
         check_error(503, loading[0], 503, "loading")
     finally:
         assert s.stop() == 0
+
+
+@pytest.mark.parametrize("flags, word", [(["--pooling", "max"], "--pooling"), (["--pooling"], "--pooling"),
+                                         (["-np", "0"], "-np")])
+def test_bad_flag_is_one_line_and_exit_2_before_listening(flags, word):
+    """A bad value is a usage error before anything starts: nothing listens on the port."""
+    port = free_port()
+    r = subprocess.run([str(tessera_binary()), "serve", "--port", str(port), *flags], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and word in lines[0] and "listening" not in r.stderr, r.stderr

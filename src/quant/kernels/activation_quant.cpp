@@ -2,8 +2,8 @@
 // type table (src/quant/*_quants.cpp), so activations are bit-identical to what ggml and gguf-py
 // produce. The SIMD kernels rely on one property of them, checked by dot_kernels_test: int8
 // quants stay in [-127, 127] (the kernels move a weight's sign onto the activation, which would
-// overflow for -128). Per token this is k elements against rows * k weight elements, so the
-// scalar code costs little next to the dots; a SIMD version would go here.
+// overflow for -128). These are the scalar table's; AVX-512 tables replace Q8_0 and Q8_K with the
+// byte-identical versions of activation_quant_avx512.cpp (activation_quant_test checks them).
 #include "quant/kernels/kernels.h"
 #include "quant/quant_impl.h"
 

@@ -8,5 +8,7 @@ void register_avx2_kernels(KernelTable&) {}
 void register_avx2_gemm_kernels(KernelTable&) {}
 void register_avx512_kernels(KernelTable&) {}
 void register_avx512_gemm_kernels(KernelTable&) {}
+void register_avx512_matvec_kernels(KernelTable&) {}
+void register_avx512_activation_quantizers(KernelTable&) {}
 
 }  // namespace tessera::quant::isa_kernels

@@ -248,11 +248,13 @@ void fgemm_tile(const FGemmScratch& L, const uint8_t* scratch, int64_t t0, float
 }
 
 #include "quant/kernels/x86_gemm_drivers.inl"
+#include "quant/kernels/x86_gemm_quant_drivers.inl"
 
 }  // namespace
 
 void register_avx2_gemm_kernels(KernelTable& table) {
-  set_shared_gemm_kernels(table);
+  set_float_gemm_kernels(table);
+  set_quant_gemm_kernels(table);
 }
 
 }  // namespace tessera::quant::isa_kernels

@@ -1,6 +1,7 @@
 // AVX-512 VNNI matrix-matrix kernels (several weight rows × several tokens per step) for prompt
 // processing. Compiled with the same flags as dot_avx512.cpp and only used after CPU detection
-// found AVX-512 F/BW/VL + VNNI. dispatch.cpp's matmul() calls these for any n_tokens and passes
+// found AVX-512 F/BW/VL + VNNI. dispatch.cpp's matmul() calls these for every n_tokens except a
+// single token of a type with a matvec_avx512.cpp kernel (which gives the same bits), and passes
 // the scratch memory (layouts in kernels.h), so nothing here allocates.
 // GCC 12's AVX-512 headers trip its own -Wuninitialized (see dot_avx512.cpp).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -21,137 +22,20 @@ namespace {
 #include "quant/kernels/x86_common.inl"
 #include "quant/kernels/x86_gemm_common.inl"
 
-// Tile sizes: the whole scratch tile; 32 zmm registers hold its 16 accumulators plus the operands.
+// Float GEMM tile sizes: the whole scratch tile; 32 zmm registers hold its 16 accumulators plus the operands.
 constexpr int kRows = kGemmRows;
 constexpr int kTokens = kGemmTokens;
 
-// ---- matmul for the Q8_0 family (Q4_0, Q5_0, Q8_0, IQ4_NL, MXFP4 weights) ----
-// Prompt processing is compute bound, so operands are re-laid once to make the inner loop short:
-// activations become unsigned bytes u = y + 128 (vpdpbusd multiplies unsigned by signed, and the
-// weight keeps its sign, so no per-product sign fix-up is needed), and kGemmRows weight rows at a
-// time are decoded to plain int8. sum(u w) = sum(y w) + 128 sum(w): the second term is removed
-// exactly by starting each block's integer dot from -128 sum(w). Blocks go two per 512-bit
-// register with their scales pre-broadcast, so per (row, token, block pair) the work is
-// dot, convert, scale product, fma. The tile of kGemmRows × kGemmTokens accumulators stays in
-// registers.
-
-inline __m512i load512(const void* p) {
-  return _mm512_loadu_si512(p);
-}
-
-void gemm_prepare_acts(const MatmulArgs& args, const GemmScratch& L, uint8_t* scratch) {
-  const int64_t kp = L.nb_pad * 32;
-  const size_t a_stride = static_cast<size_t>(L.nb) * sizeof(BlockQ8_0);
-  for (int64_t t = 0; t < args.n_tokens; ++t) {
-    const auto* a = reinterpret_cast<const BlockQ8_0*>(static_cast<const uint8_t*>(args.acts) + t * a_stride);
-    uint8_t* u = scratch + L.act_q + t * kp;
-    float* s8 = reinterpret_cast<float*>(scratch + L.act_s8) + t * L.nb_pad * 8;
-    for (int64_t i = 0; i < L.nb_pad; ++i) {
-      const bool real = i < L.nb;
-      const __m256i q = real ? load256(a[i].qs) : _mm256_setzero_si256();
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(u + 32 * i), _mm256_xor_si256(q, _mm256_set1_epi8(-128)));
-      _mm256_storeu_ps(s8 + 8 * i, _mm256_set1_ps(real ? f16(a[i].d) : 0.0f));
-    }
-  }
-}
-
-// Decodes `rows` weight rows (rows <= kGemmRows) starting at `w` into the scratch slots.
-template <class Block, class Decode, class Scale>
-void gemm_decode_rows(const Block* w, int rows, const GemmScratch& L, uint8_t* scratch, Decode decode, Scale scale) {
-  const int64_t kp = L.nb_pad * 32;
-  for (int r = 0; r < rows; ++r) {
-    const Block* row = w + r * L.nb;
-    auto* q = reinterpret_cast<int8_t*>(scratch + L.w_q + r * kp);
-    float* s8 = reinterpret_cast<float*>(scratch + L.w_s8) + r * L.nb_pad * 8;
-    int32_t* corr = reinterpret_cast<int32_t*>(scratch + L.w_corr) + r * L.nb_pad * 8;
-    for (int64_t i = 0; i < L.nb_pad; ++i) {
-      const bool real = i < L.nb;
-      const __m256i v = real ? decode(row[i]) : _mm256_setzero_si256();
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * i), v);
-      _mm256_storeu_ps(s8 + 8 * i, _mm256_set1_ps(real ? scale(row[i]) : 0.0f));
-      // sum(v): |v| sums of (v + 128) as unsigned bytes, minus 32 * 128.
-      const __m256i sad = _mm256_sad_epu8(_mm256_xor_si256(v, _mm256_set1_epi8(-128)), _mm256_setzero_si256());
-      const int sum = hsum_epi32(sad) - 32 * 128;  // sad leaves four 64-bit sums < 2^13
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(corr + 8 * i), lane0(-128 * sum));
-    }
-  }
-}
-
-// One tile: R decoded weight rows × T tokens, all blocks. out[r * out_stride_t ... ] written by
-// the caller from `result[r][t]`.
-template <int R, int T>
-void gemm_tile(const GemmScratch& L, const uint8_t* scratch, int64_t t0, float (&result)[kGemmRows][kGemmTokens]) {
-  const int64_t kp = L.nb_pad * 32;
-  const auto* wq = scratch + L.w_q;
-  const auto* ws = reinterpret_cast<const float*>(scratch + L.w_s8);
-  const auto* wc = reinterpret_cast<const int32_t*>(scratch + L.w_corr);
-  const auto* aq = scratch + L.act_q + t0 * kp;
-  const auto* as = reinterpret_cast<const float*>(scratch + L.act_s8) + t0 * L.nb_pad * 8;
-  __m512 acc[R][T];
-  for (int r = 0; r < R; ++r) {
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  }
-  for (int64_t i = 0; i < L.nb_pad; i += 2) {  // a pair of blocks: 64 quants, 16 lanes of scales
-    __m512i w[R], corr[R];
-    __m512 wscale[R];
-    for (int r = 0; r < R; ++r) {
-      w[r] = load512(wq + r * kp + 32 * i);
-      corr[r] = load512(wc + (r * L.nb_pad + i) * 8);
-      wscale[r] = _mm512_loadu_ps(ws + (r * L.nb_pad + i) * 8);
-    }
-    for (int t = 0; t < T; ++t) {
-      const __m512i u = load512(aq + t * kp + 32 * i);
-      const __m512 ascale = _mm512_loadu_ps(as + (t * L.nb_pad + i) * 8);
-      for (int r = 0; r < R; ++r) {
-        const __m512i p = _mm512_dpbusd_epi32(corr[r], u, w[r]);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(wscale[r], ascale), acc[r][t]);
-      }
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
-  }
-}
-
-// ---- matmul for the k-quants and IQ4_XS against Q8_K ----
-// Same plan as above with 16-element groups: weight rows are decoded once per call to unsigned
-// quants (u8, the unsigned operand of vpdpbusd; IQ4_XS values get +128) with a float scale and
-// offset per group (value = scale * q - offset), so one 512-bit register covers four groups. The
-// offset term needs only the activations' per-group sums, which Q8_K carries (bsums):
-// sum_g (scale_g sum(q y) - offset_g sum_g(y)) d_a.
-
-// Super-block decoders: q[256] unsigned, scale[16] and offset[16] per 16-element group.
-void kdecode_q4_k(const BlockQ4_K& b, uint8_t* q, float* scale, float* offset) {
-  kscales_q4_k(b.d, b.dmin, b.scales, scale, offset);
-  for (int c = 0; c < 4; ++c) {
-    for (int l = 0; l < 32; ++l) {
-      q[64 * c + l] = b.qs[32 * c + l] & 0xf;
-      q[64 * c + 32 + l] = b.qs[32 * c + l] >> 4;
-    }
-  }
-}
-
+// ---- scalar super-block decoders of the rarer k-quants and IQ4_XS ----
+// q[256] unsigned (the unsigned operand of vpdpbusd; IQ4_XS values get +128), scale[16] and
+// offset[16] per 16-element group: value = scale * q - offset. (Q4_K and Q6_K have the SIMD
+// decoders of x86_vnni16.inl, shared with the matvec kernels.)
 void kdecode_q5_k(const BlockQ5_K& b, uint8_t* q, float* scale, float* offset) {
   kscales_q4_k(b.d, b.dmin, b.scales, scale, offset);
   for (int c = 0; c < 4; ++c) {
     for (int l = 0; l < 32; ++l) {
       q[64 * c + l] = static_cast<uint8_t>((b.qs[32 * c + l] & 0xf) | (((b.qh[l] >> (2 * c)) & 1) << 4));
       q[64 * c + 32 + l] = static_cast<uint8_t>((b.qs[32 * c + l] >> 4) | (((b.qh[l] >> (2 * c + 1)) & 1) << 4));
-    }
-  }
-}
-
-void kdecode_q6_k(const BlockQ6_K& b, uint8_t* q, float* scale, float* offset) {
-  kscales_q6_k(b, scale, offset);
-  for (int h = 0; h < 2; ++h) {
-    const uint8_t* ql = b.ql + 64 * h;
-    const uint8_t* qh = b.qh + 32 * h;
-    uint8_t* out = q + 128 * h;
-    for (int l = 0; l < 32; ++l) {
-      out[l] = static_cast<uint8_t>((ql[l] & 0xf) | ((qh[l] & 3) << 4));
-      out[l + 32] = static_cast<uint8_t>((ql[l + 32] & 0xf) | (((qh[l] >> 2) & 3) << 4));
-      out[l + 64] = static_cast<uint8_t>((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4));
-      out[l + 96] = static_cast<uint8_t>((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4));
     }
   }
 }
@@ -186,41 +70,6 @@ void kdecode_iq4_xs(const BlockIQ4_XS& b, uint8_t* q, float* scale, float* offse
       q[32 * s + j] = static_cast<uint8_t>(kIq4nlValues[b.qs[16 * s + j] & 0xf] + 128);
       q[32 * s + 16 + j] = static_cast<uint8_t>(kIq4nlValues[b.qs[16 * s + j] >> 4] + 128);
     }
-  }
-}
-
-template <int R, int T>
-void kgemm_tile(const KGemmScratch& L, int64_t k, const uint8_t* scratch, int64_t t0,
-                float (&result)[kGemmRows][kGemmTokens]) {
-  const int64_t groups = k / 16;
-  const uint8_t* wq = scratch + L.w_q;
-  const auto* ws = reinterpret_cast<const float*>(scratch + L.w_s4);
-  const auto* wm = reinterpret_cast<const float*>(scratch + L.w_m4);
-  const auto* aq = reinterpret_cast<const int8_t*>(scratch + L.act_q) + t0 * k;
-  const auto* ad = reinterpret_cast<const float*>(scratch + L.act_d) + t0 * L.n_super;
-  const auto* as = reinterpret_cast<const float*>(scratch + L.act_sum4) + t0 * groups * 4;
-  __m512 acc[R][T];
-  for (int r = 0; r < R; ++r) {
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  }
-  for (int64_t z = 0; z < k / 64; ++z) {  // 64 elements = 4 groups = 16 lanes
-    __m512i w[R];
-    for (int r = 0; r < R; ++r) w[r] = load512(wq + r * k + 64 * z);
-    for (int t = 0; t < T; ++t) {
-      const __m512i y = load512(aq + t * k + 64 * z);
-      const __m512 da = _mm512_set1_ps(ad[t * L.n_super + z / 4]);
-      const __m512 asum = _mm512_loadu_ps(as + (t * groups + 4 * z) * 4);
-      for (int r = 0; r < R; ++r) {
-        const __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), w[r], y);
-        const __m512 scale = _mm512_loadu_ps(ws + (r * groups + 4 * z) * 4);
-        const __m512 offset = _mm512_loadu_ps(wm + (r * groups + 4 * z) * 4);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(scale, da), acc[r][t]);
-        acc[r][t] = _mm512_fnmadd_ps(offset, asum, acc[r][t]);
-      }
-    }
-  }
-  for (int r = 0; r < R; ++r) {
-    for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
   }
 }
 
@@ -269,12 +118,344 @@ void fgemm_tile(const FGemmScratch& L, const uint8_t* scratch, int64_t t0, float
 }
 
 #include "quant/kernels/x86_gemm_drivers.inl"
+#include "quant/kernels/x86_vnni16.inl"
+
+// ---- "one lane per block" GEMM for the Q8_0 family and the k-quants (layouts in kernels.h) ----
+// The inner loop is loads and vpdpbusd only: a register holds 4 bytes of each of 16 blocks, so 8
+// (Q8_0 family) or 4 (k-quants) vpdpbusd leave 16 whole block dots in 16 lanes, and the float work
+// of x86_vnni16.inl is done once per 16 blocks. A 4-row × 3-token tile keeps its 12 integer and
+// 12 float accumulators, 4 weight registers and one activation register in the 32 zmm registers.
+constexpr int kVRows = kGemmRows;
+constexpr int kVTokens = 3;
+static_assert(kVTokens <= kGemmTokens, "result arrays are kGemmRows x kGemmTokens");
+
+// Operands into the transposed order with permutes (a gather per register would cost 16 loads).
+// Q8_0 family: p[q] holds blocks 2q and 2q + 1 (8 words each); out[s] lane j = word s of block j.
+inline void transpose_blocks(const __m512i (&p)[8], __m512i (&out)[8]) {
+  const __m512i halves = _mm512_setr_epi32(0, 1, 2, 3, 16, 17, 18, 19, 0, 0, 0, 0, 0, 0, 0, 0);
+  for (int s = 0; s < 8; ++s) {
+    const __m512i pick = _mm512_setr_epi32(s, 8 + s, 16 + s, 24 + s, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    __m512i four[4];  // lanes 0..3: blocks 4q .. 4q + 3
+    for (int q = 0; q < 4; ++q) four[q] = _mm512_permutex2var_epi32(p[2 * q], pick, p[2 * q + 1]);
+    const __m512i low = _mm512_permutex2var_epi32(four[0], halves, four[1]);
+    const __m512i high = _mm512_permutex2var_epi32(four[2], halves, four[3]);
+    out[s] = _mm512_inserti64x4(low, _mm512_castsi512_si256(high), 1);
+  }
+}
+
+// k-quants: p[c] holds groups 4c .. 4c + 3 (4 words each); out[s] lane g = word s of group g.
+inline void transpose_groups(const __m512i (&p)[4], __m512i (&out)[4]) {
+  for (int s = 0; s < 4; ++s) {
+    const __m512i pick =
+        _mm512_setr_epi32(s, 4 + s, 8 + s, 12 + s, 16 + s, 20 + s, 24 + s, 28 + s, 0, 0, 0, 0, 0, 0, 0, 0);
+    const __m512i low = _mm512_permutex2var_epi32(p[0], pick, p[1]);
+    const __m512i high = _mm512_permutex2var_epi32(p[2], pick, p[3]);
+    out[s] = _mm512_inserti64x4(low, _mm512_castsi512_si256(high), 1);
+  }
+}
+
+// Q8_0 activations: u = y + 128 in transposed order, block scales per group of 16.
+void vq8_prepare_acts(const MatmulArgs& args, const VnniQ8Scratch& L, uint8_t* scratch) {
+  const auto* acts = static_cast<const BlockQ8_0*>(args.acts);
+  alignas(64) float scale[16];
+  for (int64_t t = 0; t < args.n_tokens; ++t) {
+    const BlockQ8_0* a = acts + t * L.nb;
+    for (int64_t g = 0; g < L.ng; ++g) {
+      __m512i pairs[8], steps[8];
+      for (int j = 0; j < 16; j += 2) {
+        __m256i q[2];
+        for (int h = 0; h < 2; ++h) {
+          const int64_t i = 16 * g + j + h;
+          q[h] = i < L.nb ? load256(a[i].qs) : _mm256_setzero_si256();
+          scale[j + h] = i < L.nb ? f16(a[i].d) : 0.0f;
+        }
+        pairs[j / 2] = join256(q[0], q[1]);
+      }
+      transpose_blocks(pairs, steps);
+      uint8_t* u = scratch + L.act_u + (t * L.ng + g) * 512;
+      for (int step = 0; step < 8; ++step) {
+        _mm512_store_si512(u + 64 * step, _mm512_xor_si512(steps[step], _mm512_set1_epi8(-128)));
+      }
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_s) + (t * L.ng + g) * 16, _mm512_load_ps(scale));
+    }
+  }
+}
+
+// Decodes `rows` weight rows starting at `w` into the transposed slots, with the scales and the
+// -128 * sum(w) corrections that remove the activations' +128 exactly.
+template <class Block, auto kDecode, auto kScale>
+void vq8_decode_rows(const Block* w, int rows, const VnniQ8Scratch& L, uint8_t* scratch) {
+  alignas(64) float scale[16];
+  for (int r = 0; r < rows; ++r) {
+    const Block* row = w + r * L.nb;
+    for (int64_t g = 0; g < L.ng; ++g) {
+      __m512i pairs[8], steps[8];
+      for (int j = 0; j < 16; j += 2) {
+        __m256i q[2];
+        for (int h = 0; h < 2; ++h) {
+          const int64_t i = 16 * g + j + h;
+          q[h] = i < L.nb ? kDecode(row[i]) : _mm256_setzero_si256();
+          scale[j + h] = i < L.nb ? kScale(row[i]) : 0.0f;
+        }
+        pairs[j / 2] = join256(q[0], q[1]);
+      }
+      transpose_blocks(pairs, steps);
+      const size_t slot = static_cast<size_t>(g * kGemmRows + r);
+      __m512i sum = _mm512_setzero_si512();
+      for (int step = 0; step < 8; ++step) {
+        _mm512_store_si512(scratch + L.w_q + ((g * 8 + step) * kGemmRows + r) * 64, steps[step]);
+        sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), steps[step]);
+      }
+      _mm512_store_si512(scratch + L.w_corr + slot * 64,
+                         _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_s) + slot * 16, _mm512_load_ps(scale));
+    }
+  }
+}
+
+// The integer dots of group g for an R × T tile, over all 16 lanes (V = __m512i) or the low 8
+// (V = __m256i): isum[r][t] lane j = sum(y * w) of block j.
+template <class V, int R, int T>
+void group_dots(const VnniQ8Scratch& L, const uint8_t* scratch, int64_t t0, int64_t g, V (&isum)[R][T]) {
+  const auto load = [](const uint8_t* p) {
+    if constexpr (sizeof(V) == 64) {
+      return _mm512_load_si512(p);
+    } else {
+      return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
+    }
+  };
+  const uint8_t* w_g = scratch + L.w_q + g * 8 * kGemmRows * 64;  // [8 steps][kGemmRows][64]
+  const int64_t a_stride = L.ng * 512;                            // bytes between tokens
+  const uint8_t* a_g = scratch + L.act_u + t0 * a_stride + g * 512;
+  for (int r = 0; r < R; ++r) {
+    const V corr = load(scratch + L.w_corr + (g * kGemmRows + r) * 64);
+    for (int t = 0; t < T; ++t) isum[r][t] = corr;
+  }
+  for (int step = 0; step < 8; ++step) {
+    V w[R];
+    for (int r = 0; r < R; ++r) w[r] = load(w_g + (step * kGemmRows + r) * 64);
+    for (int t = 0; t < T; ++t) {
+      const V u = load(a_g + t * a_stride + 64 * step);
+      for (int r = 0; r < R; ++r) {
+        if constexpr (sizeof(V) == 64) {
+          isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], u, w[r]);
+        } else {
+          isum[r][t] = _mm256_dpbusd_epi32(isum[r][t], u, w[r]);
+        }
+      }
+    }
+  }
+}
+
+template <int R, int T>
+struct VQ8Tile {
+  static void run(const VnniQ8Scratch& L, const uint8_t* scratch, int64_t t0, float (&result)[kGemmRows][kGemmTokens]) {
+    const auto* ws = reinterpret_cast<const float*>(scratch + L.w_s);
+    const auto* as = reinterpret_cast<const float*>(scratch + L.act_s);
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    }
+    for (int64_t g = 0; g < L.ng; ++g) {
+      __m512i isum[R][T];
+      if (L.nb - 16 * g > 8) {
+        group_dots<__m512i, R, T>(L, scratch, t0, g, isum);
+      } else {  // a last group of at most 8 blocks: the zero upper lanes need no work
+        __m256i low[R][T];
+        group_dots<__m256i, R, T>(L, scratch, t0, g, low);
+        for (int r = 0; r < R; ++r) {
+          for (int t = 0; t < T; ++t) isum[r][t] = _mm512_zextsi256_si512(low[r][t]);
+        }
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m512 w_scale = _mm512_load_ps(ws + (g * kGemmRows + r) * 16);
+        for (int t = 0; t < T; ++t) {
+          acc[r][t] = q8_group_step(acc[r][t], isum[r][t], w_scale, _mm512_load_ps(as + ((t0 + t) * L.ng + g) * 16));
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
+    }
+  }
+};
+
+// Q8_K activations: quants in transposed order, d per super-block, d * bsum per group.
+void vk_prepare_acts(const MatmulArgs& args, const VnniKScratch& L, uint8_t* scratch) {
+  const auto* acts = static_cast<const BlockQ8_K*>(args.acts);
+  for (int64_t t = 0; t < args.n_tokens; ++t) {
+    for (int64_t sb = 0; sb < L.ns; ++sb) {
+      const BlockQ8_K& a = acts[t * L.ns + sb];
+      const size_t slot = static_cast<size_t>(t * L.ns + sb);
+      const __m512i groups[4] = {_mm512_loadu_si512(a.qs), _mm512_loadu_si512(a.qs + 64),
+                                 _mm512_loadu_si512(a.qs + 128), _mm512_loadu_si512(a.qs + 192)};
+      __m512i steps[4];
+      transpose_groups(groups, steps);
+      for (int step = 0; step < 4; ++step) _mm512_store_si512(scratch + L.act_q + slot * 256 + 64 * step, steps[step]);
+      reinterpret_cast<float*>(scratch + L.act_d)[slot] = a.d;
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_sum) + slot * 16, q8k_group_sums(a));
+    }
+  }
+}
+
+// The scalar decoders (q[256], scale[16], offset[16]) as a KSuper.
+template <class Block, auto kDecode>
+KSuper decode_k_scalar(const Block& b) {
+  alignas(64) uint8_t q[256];
+  alignas(64) float scale[16], offset[16];
+  kDecode(b, q, scale, offset);
+  KSuper s;
+  for (int c = 0; c < 4; ++c) s.q[c] = _mm512_load_si512(q + 64 * c);
+  s.scale = _mm512_load_ps(scale);
+  s.offset = _mm512_load_ps(offset);
+  return s;
+}
+
+template <class Block, auto kDecodeVec>
+void vk_decode_rows(const Block* w, int rows, const VnniKScratch& L, uint8_t* scratch) {
+  for (int r = 0; r < rows; ++r) {
+    for (int64_t sb = 0; sb < L.ns; ++sb) {
+      const KSuper s = kDecodeVec(w[r * L.ns + sb]);
+      __m512i steps[4];
+      transpose_groups(s.q, steps);
+      for (int step = 0; step < 4; ++step) {
+        _mm512_store_si512(scratch + L.w_q + ((sb * 4 + step) * kGemmRows + r) * 64, steps[step]);
+      }
+      const size_t slot = static_cast<size_t>(sb * kGemmRows + r);
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_s) + slot * 16, s.scale);
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_m) + slot * 16, s.offset);
+    }
+  }
+}
+
+template <int R, int T>
+struct VKTile {
+  static void run(const VnniKScratch& L, const uint8_t* scratch, int64_t t0, float (&result)[kGemmRows][kGemmTokens]) {
+    const uint8_t* wq = scratch + L.w_q;
+    const uint8_t* aq = scratch + L.act_q;
+    const auto* ws = reinterpret_cast<const float*>(scratch + L.w_s);
+    const auto* wm = reinterpret_cast<const float*>(scratch + L.w_m);
+    const auto* ad = reinterpret_cast<const float*>(scratch + L.act_d);
+    const auto* asum = reinterpret_cast<const float*>(scratch + L.act_sum);
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    }
+    const int64_t a_stride = L.ns * 256;  // bytes between tokens' quants
+    for (int64_t sb = 0; sb < L.ns; ++sb) {
+      const uint8_t* w_sb = wq + sb * 4 * kGemmRows * 64;  // [4 steps][kGemmRows][64]
+      const uint8_t* a_sb = aq + t0 * a_stride + sb * 256;
+      __m512i isum[R][T];
+      for (int r = 0; r < R; ++r) {
+        for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
+      }
+      for (int step = 0; step < 4; ++step) {
+        __m512i w[R];
+        for (int r = 0; r < R; ++r) w[r] = _mm512_load_si512(w_sb + (step * kGemmRows + r) * 64);
+        for (int t = 0; t < T; ++t) {
+          const __m512i y = _mm512_load_si512(a_sb + t * a_stride + 64 * step);
+          for (int r = 0; r < R; ++r) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], w[r], y);
+        }
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m512 w_scale = _mm512_load_ps(ws + (sb * kGemmRows + r) * 16);
+        const __m512 w_offset = _mm512_load_ps(wm + (sb * kGemmRows + r) * 16);
+        for (int t = 0; t < T; ++t) {
+          const int64_t slot = (t0 + t) * L.ns + sb;
+          acc[r][t] = k_super_step(acc[r][t], isum[r][t], w_scale, w_offset, _mm512_set1_ps(ad[slot]),
+                                   _mm512_load_ps(asum + slot * 16));
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
+    }
+  }
+};
+
+// Runs Tile<R, T>::run(args...) for rows <= kVRows, tokens <= kVTokens.
+template <template <int, int> class Tile, class... Args>
+void run_vnni_tile(int rows, int tokens, Args&&... args) {
+  auto for_rows = [&]<int R>() {
+    if (tokens == 3) return Tile<R, 3>::run(args...);
+    if (tokens == 2) return Tile<R, 2>::run(args...);
+    return Tile<R, 1>::run(args...);
+  };
+  if (rows == 4) return for_rows.template operator()<4>();
+  if (rows == 3) return for_rows.template operator()<3>();
+  if (rows == 2) return for_rows.template operator()<2>();
+  for_rows.template operator()<1>();
+}
+
+// Tokens in chunks whose re-laid activations stay in L2 (1 MiB of this core's 2 MiB); within a
+// chunk, kVRows weight rows are decoded once and swept over every token tile.
+template <class DecodeRows, class Tile>
+void vnni_gemm_loop(const MatmulArgs& args, int64_t row_begin, int64_t row_end, size_t act_bytes_per_token,
+                    DecodeRows decode_rows, Tile tile) {
+  constexpr size_t kChunkBytes = size_t{1} << 20;
+  int64_t chunk = static_cast<int64_t>(kChunkBytes / act_bytes_per_token);
+  chunk = chunk < kVTokens ? kVTokens : chunk / kVTokens * kVTokens;
+  float result[kGemmRows][kGemmTokens];
+  for (int64_t c0 = 0; c0 < args.n_tokens; c0 += chunk) {
+    const int64_t c1 = args.n_tokens - c0 < chunk ? args.n_tokens : c0 + chunk;
+    for (int64_t r0 = row_begin; r0 < row_end; r0 += kVRows) {
+      const int rows = static_cast<int>(row_end - r0 < kVRows ? row_end - r0 : kVRows);
+      decode_rows(r0, rows);
+      for (int64_t t0 = c0; t0 < c1; t0 += kVTokens) {
+        const int tokens = static_cast<int>(c1 - t0 < kVTokens ? c1 - t0 : kVTokens);
+        tile(rows, tokens, t0, result);
+        for (int t = 0; t < tokens; ++t) {
+          for (int r = 0; r < rows; ++r) args.out[(t0 + t) * args.out_stride + r0 + r] = result[r][t];
+        }
+      }
+    }
+  }
+}
+
+template <class Block, auto kDecode, auto kScale>
+void vgemm_q8_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
+  auto* scratch = static_cast<uint8_t*>(scratch_ptr);
+  const VnniQ8Scratch L = vnni_q8_scratch_layout(args.k, args.n_tokens);
+  vq8_prepare_acts(args, L, scratch);
+  const auto* weights = static_cast<const Block*>(args.weights);
+  vnni_gemm_loop(
+      args, row_begin, row_end, static_cast<size_t>(L.ng) * (512 + 64),
+      [&](int64_t r0, int rows) { vq8_decode_rows<Block, kDecode, kScale>(weights + r0 * L.nb, rows, L, scratch); },
+      [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
+        run_vnni_tile<VQ8Tile>(rows, tokens, L, scratch, t0, out);
+      });
+}
+
+template <class Block, auto kDecodeVec>
+void vgemm_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
+  auto* scratch = static_cast<uint8_t*>(scratch_ptr);
+  const VnniKScratch L = vnni_k_scratch_layout(args.k, args.n_tokens);
+  vk_prepare_acts(args, L, scratch);
+  const auto* weights = static_cast<const Block*>(args.weights);
+  vnni_gemm_loop(
+      args, row_begin, row_end, static_cast<size_t>(L.ns) * (256 + 64 + 4),
+      [&](int64_t r0, int rows) { vk_decode_rows<Block, kDecodeVec>(weights + r0 * L.ns, rows, L, scratch); },
+      [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
+        run_vnni_tile<VKTile>(rows, tokens, L, scratch, t0, out);
+      });
+}
 
 }  // namespace
 
 void register_avx512_gemm_kernels(KernelTable& table) {
-  set_shared_gemm_kernels(table);
-  table.gemm[static_cast<size_t>(TensorType::kIQ4_XS)] = gemm_k_family<BlockIQ4_XS, kdecode_iq4_xs>;
+  set_float_gemm_kernels(table);
+  auto set = [&](TensorType type, GemmFn fn) { table.gemm[static_cast<size_t>(type)] = fn; };
+  set(TensorType::kQ4_0, vgemm_q8_family<BlockQ4_0, decode_q4_0, scale_d<BlockQ4_0>>);
+  set(TensorType::kQ5_0, vgemm_q8_family<BlockQ5_0, decode_q5_0, scale_d<BlockQ5_0>>);
+  set(TensorType::kQ8_0, vgemm_q8_family<BlockQ8_0, decode_q8_0, scale_d<BlockQ8_0>>);
+  set(TensorType::kIQ4_NL, vgemm_q8_family<BlockIQ4_NL, decode_iq4_nl, scale_d<BlockIQ4_NL>>);
+  set(TensorType::kMXFP4, vgemm_q8_family<BlockMXFP4, decode_mxfp4, scale_mxfp4>);
+  set(TensorType::kQ2_K, vgemm_k_family<BlockQ2_K, decode_k_scalar<BlockQ2_K, kdecode_q2_k>>);
+  set(TensorType::kQ3_K, vgemm_k_family<BlockQ3_K, decode_k_scalar<BlockQ3_K, kdecode_q3_k>>);
+  set(TensorType::kQ4_K, vgemm_k_family<BlockQ4_K, decode_q4_k_vec>);
+  set(TensorType::kQ5_K, vgemm_k_family<BlockQ5_K, decode_k_scalar<BlockQ5_K, kdecode_q5_k>>);
+  set(TensorType::kQ6_K, vgemm_k_family<BlockQ6_K, decode_q6_k_vec>);
+  set(TensorType::kIQ4_XS, vgemm_k_family<BlockIQ4_XS, decode_k_scalar<BlockIQ4_XS, kdecode_iq4_xs>>);
 }
 
 }  // namespace tessera::quant::isa_kernels

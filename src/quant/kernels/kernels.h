@@ -7,13 +7,15 @@
 
 namespace tessera::quant::isa_kernels {
 
-void register_scalar_kernels(KernelTable& table);       // every supported type; the reference
-void register_avx2_kernels(KernelTable& table);         // compiled with -mavx2 -mfma -mf16c
-void register_avx2_gemm_kernels(KernelTable& table);    // gemm_avx2.cpp, same flags
-void register_avx512_kernels(KernelTable& table);       // compiled with AVX-512 F/BW/VL/VNNI
-void register_avx512_gemm_kernels(KernelTable& table);  // gemm_avx512.cpp, same flags
+void register_scalar_kernels(KernelTable& table);                // every supported type; the reference
+void register_avx2_kernels(KernelTable& table);                  // compiled with -mavx2 -mfma -mf16c
+void register_avx2_gemm_kernels(KernelTable& table);             // gemm_avx2.cpp, same flags
+void register_avx512_kernels(KernelTable& table);                // compiled with AVX-512 F/BW/VL/VNNI
+void register_avx512_gemm_kernels(KernelTable& table);           // gemm_avx512.cpp, same flags
+void register_avx512_matvec_kernels(KernelTable& table);         // matvec_avx512.cpp, same flags
+void register_avx512_activation_quantizers(KernelTable& table);  // activation_quant_avx512.cpp
 
-// Scratch layout of the Q8_0-family GEMM (dot_avx512.cpp): activations re-laid once per call as
+// Scratch layout of the AVX2 Q8_0-family GEMM (gemm_avx2.cpp): activations re-laid once per call as
 // unsigned bytes (y + 128) with their block scales, and kGemmRows weight rows at a time decoded to
 // int8 with scales and the integer correction for the +128. Blocks are padded to an even count so
 // the kernel can take them two at a time (512 bits). `static`: each TU computes its own copy.
@@ -49,7 +51,7 @@ static inline GemmScratch gemm_scratch_layout(int64_t k, int64_t n_tokens) {
   return s;
 }
 
-// Scratch layout of the k-quant GEMM (dot_avx512.cpp): Q8_K activations re-laid as contiguous
+// Scratch layout of the AVX2 k-quant GEMM (gemm_avx2.cpp): Q8_K activations re-laid as contiguous
 // int8 with their scales and scaled 16-element sums, and kGemmRows weight rows decoded to unsigned
 // quants with one f32 scale and one f32 offset per 16 elements (value = scale * q - offset).
 struct KGemmScratch {
@@ -99,15 +101,82 @@ static inline FGemmScratch fgemm_scratch_layout(int64_t k, int64_t n_tokens) {
   return s;
 }
 
-// Bytes of scratch any GEMM kernel needs for this shape.
-static inline size_t gemm_scratch_bytes(int64_t k, int64_t n_tokens) {
-  const size_t a = gemm_scratch_layout(k, n_tokens).total, b = kgemm_scratch_layout(k, n_tokens).total;
-  const size_t c = fgemm_scratch_layout(k, n_tokens).total;
-  const size_t ab = a > b ? a : b;
-  return ab > c ? ab : c;
+// Scratch layouts of the AVX-512 VNNI GEMM (gemm_avx512.cpp), "one lane per block": a 512-bit
+// register holds 4 bytes of each of 16 blocks (Q8_0 family: 16 blocks of 32; k-quants: the 16
+// groups of 16 of one super-block), so a run of vpdpbusd leaves each block's whole integer dot in
+// its own lane and the float work (convert, scale, accumulate) is done once per 16 blocks rather
+// than once per block. Operands are re-laid into that transposed order once per call (activations)
+// or once per row tile and token chunk (weights).
+struct VnniQ8Scratch {
+  int64_t nb = 0;     // 32-element blocks per row
+  int64_t ng = 0;     // groups of 16 blocks per row, the last one zero-padded
+  size_t act_u = 0;   // [n_tokens, ng, 8 steps, 16 blocks, 4] u8: y + 128 (128 in padding)
+  size_t act_s = 0;   // [n_tokens, ng, 16] f32 block scales (0 in padding)
+  size_t w_q = 0;     // [ng, 8 steps, kGemmRows, 16, 4] i8 weights (0 in padding; a tile's rows side by side)
+  size_t w_s = 0;     // [ng, kGemmRows, 16] f32 block scales (0 in padding)
+  size_t w_corr = 0;  // [ng, kGemmRows, 16] i32: -128 * sum of the block's weights
+  size_t total = 0;
+};
+static inline VnniQ8Scratch vnni_q8_scratch_layout(int64_t k, int64_t n_tokens) {
+  VnniQ8Scratch s;
+  s.nb = k / 32;
+  s.ng = (s.nb + 15) / 16;
+  size_t offset = 0;
+  const auto take = [&](int64_t n) {
+    const size_t at = offset;
+    offset += (static_cast<size_t>(n) + 63) & ~size_t{63};
+    return at;
+  };
+  s.act_u = take(n_tokens * s.ng * 512);
+  s.act_s = take(n_tokens * s.ng * 64);
+  s.w_q = take(kGemmRows * s.ng * 512);
+  s.w_s = take(kGemmRows * s.ng * 64);
+  s.w_corr = take(kGemmRows * s.ng * 64);
+  s.total = offset;
+  return s;
 }
 
-// Activation quantizers (scalar; activations are k elements per token, negligible next to weights).
+// k-quants and IQ4_XS against Q8_K: value = scale[g] * q - offset[g] per 16-element group g.
+struct VnniKScratch {
+  int64_t ns = 0;      // 256-element super-blocks per row
+  size_t act_q = 0;    // [n_tokens, ns, 4 steps, 16 groups, 4] i8
+  size_t act_d = 0;    // [n_tokens, ns] f32
+  size_t act_sum = 0;  // [n_tokens, ns, 16] f32: d * (sum of the group's 16 quants)
+  size_t w_q = 0;      // [ns, 4 steps, kGemmRows, 16, 4] u8 (a tile's rows side by side)
+  size_t w_s = 0;      // [ns, kGemmRows, 16] f32 group scales
+  size_t w_m = 0;      // [ns, kGemmRows, 16] f32 group offsets
+  size_t total = 0;
+};
+static inline VnniKScratch vnni_k_scratch_layout(int64_t k, int64_t n_tokens) {
+  VnniKScratch s;
+  s.ns = k / 256;
+  size_t offset = 0;
+  const auto take = [&](int64_t n) {
+    const size_t at = offset;
+    offset += (static_cast<size_t>(n) + 63) & ~size_t{63};
+    return at;
+  };
+  s.act_q = take(n_tokens * s.ns * 256);
+  s.act_d = take(n_tokens * s.ns * 4);
+  s.act_sum = take(n_tokens * s.ns * 64);
+  s.w_q = take(kGemmRows * s.ns * 256);
+  s.w_s = take(kGemmRows * s.ns * 64);
+  s.w_m = take(kGemmRows * s.ns * 64);
+  s.total = offset;
+  return s;
+}
+
+// Bytes of scratch any GEMM kernel needs for this shape.
+static inline size_t gemm_scratch_bytes(int64_t k, int64_t n_tokens) {
+  const size_t sizes[] = {gemm_scratch_layout(k, n_tokens).total, kgemm_scratch_layout(k, n_tokens).total,
+                          fgemm_scratch_layout(k, n_tokens).total, vnni_q8_scratch_layout(k, n_tokens).total,
+                          vnni_k_scratch_layout(k, n_tokens).total};
+  size_t most = 0;
+  for (size_t s : sizes) most = s > most ? s : most;
+  return most;
+}
+
+// Activation quantizers: the scalar ones (activation_quant.cpp) every table starts from.
 void quantize_row_q8_0(const float* x, void* out, int64_t n);
 void quantize_row_q8_1(const float* x, void* out, int64_t n);
 void quantize_row_q8_k(const float* x, void* out, int64_t n);

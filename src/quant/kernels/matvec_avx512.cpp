@@ -1,0 +1,128 @@
+// AVX-512 VNNI matrix-vector kernels for one token (token generation). Generation is bound by
+// memory bandwidth, so these stream each weight row once as it is stored (no re-laid copy) and do
+// the integer dots block by block; lanes are then folded so that each block's (or group's) exact
+// integer dot lands in the lane where the GEMM of gemm_avx512.cpp has it, and the float steps of
+// x86_vnni16.inl follow. A token decoded alone therefore gets exactly the bits it gets in a batch.
+// Compiled with the same flags as gemm_avx512.cpp; used only after CPU detection found AVX-512
+// F/BW/VL + VNNI. GCC 12's AVX-512 headers trip its own -Wuninitialized (see dot_avx512.cpp).
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "quant/blocks.h"
+#include "quant/kernels/block_decode.h"
+#include "quant/kernels/kernels.h"
+
+namespace tessera::quant::isa_kernels {
+namespace {
+
+#include "quant/kernels/x86_common.inl"
+#include "quant/kernels/x86_vnni16.inl"
+
+// Signed w times signed y (|y| <= 127): |w| as the unsigned operand, y with w's sign.
+inline __m512i dot_s8s8_512(__m512i w, __m512i y) {
+  const __m512i y_signed = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(w), _mm512_setzero_si512(), y);
+  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(w), y_signed);
+}
+
+// The f16 scales `d` of blocks b[0..n) (n <= 16) as 16 floats, 0 past n: one gather of the
+// 32-bit words that start at each d.
+template <class Block>
+__m512 f16_scales16(const Block* b, int64_t n) {
+  const __mmask16 real = n >= 16 ? __mmask16(0xffff) : static_cast<__mmask16>((1u << n) - 1);
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i at = _mm512_mullo_epi32(lane, _mm512_set1_epi32(static_cast<int>(sizeof(Block))));
+  const __m512i words = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), real, at, &b->d, 1);
+  return _mm512_cvtph_ps(_mm512_cvtepi32_epi16(words));
+}
+
+// Weight scales of blocks w[0..n): f16 `d` where the block has one, else kScale one by one.
+template <class Block, auto kScale>
+__m512 weight_scales16(const Block* w, int64_t n) {
+  if constexpr (requires { w->d; }) {
+    return f16_scales16(w, n);
+  } else {
+    alignas(64) float s[16];
+    for (int64_t j = 0; j < 16; ++j) s[j] = j < n ? kScale(w[j]) : 0.0f;
+    return _mm512_load_ps(s);
+  }
+}
+
+// ---- Q8_0 family: 16 blocks per step, one lane each ----
+template <class Block, auto kDecode, auto kScale>
+float matvec_q8_row(const Block* w, const BlockQ8_0* a, int64_t nb) {
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t g0 = 0; g0 < nb; g0 += 16) {
+    const int64_t n = nb - g0 < 16 ? nb - g0 : 16;
+    __m512i p[8];
+    for (int j = 0; j < 16; j += 2) {
+      if (j >= n) {  // padding of the last group: zero, as in the GEMM
+        p[j / 2] = _mm512_setzero_si512();
+        continue;
+      }
+      __m256i wq[2], yq[2];
+      for (int h = 0; h < 2; ++h) {
+        const bool real = j + h < n;
+        const int64_t i = g0 + j + h;
+        wq[h] = real ? kDecode(w[i]) : _mm256_setzero_si256();
+        yq[h] = real ? load256(a[i].qs) : _mm256_setzero_si256();
+      }
+      p[j / 2] = dot_s8s8_512(join256(wq[0], wq[1]), join256(yq[0], yq[1]));
+    }
+    acc = q8_group_step(acc, sum_lane_octets(p), weight_scales16<Block, kScale>(w + g0, n), f16_scales16(a + g0, n));
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+template <class Block, auto kDecode, auto kScale>
+void matvec_q8_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* /*scratch*/) {
+  const int64_t nb = args.k / 32;
+  const auto* w = static_cast<const Block*>(args.weights);
+  const auto* a = static_cast<const BlockQ8_0*>(args.acts);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    // The next row's first cache lines are on their way while this one is summed.
+    _mm_prefetch(reinterpret_cast<const char*>(w + (r + 1) * nb), _MM_HINT_T0);
+    args.out[r] = matvec_q8_row<Block, kDecode, kScale>(w + r * nb, a, nb);
+  }
+}
+
+// ---- k-quants: one super-block per step, one lane per group of 16 ----
+template <class Block, auto kDecodeVec>
+void matvec_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* /*scratch*/) {
+  const int64_t ns = args.k / 256;
+  const auto* w = static_cast<const Block*>(args.weights);
+  const auto* a = static_cast<const BlockQ8_K*>(args.acts);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const Block* row = w + r * ns;
+    _mm_prefetch(reinterpret_cast<const char*>(row + ns), _MM_HINT_T0);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t sb = 0; sb < ns; ++sb) {
+      const KSuper s = kDecodeVec(row[sb]);
+      __m512i p[4];
+      for (int c = 0; c < 4; ++c) {
+        p[c] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), s.q[c], _mm512_loadu_si512(a[sb].qs + 64 * c));
+      }
+      acc = k_super_step(acc, sum_lane_quads(p), s.scale, s.offset, _mm512_set1_ps(a[sb].d), q8k_group_sums(a[sb]));
+    }
+    args.out[r] = _mm512_reduce_add_ps(acc);
+  }
+}
+
+}  // namespace
+
+void register_avx512_matvec_kernels(KernelTable& table) {
+  auto set = [&](TensorType type, GemmFn fn) { table.matvec[static_cast<size_t>(type)] = fn; };
+  set(TensorType::kQ4_0, matvec_q8_family<BlockQ4_0, decode_q4_0, scale_d<BlockQ4_0>>);
+  set(TensorType::kQ5_0, matvec_q8_family<BlockQ5_0, decode_q5_0, scale_d<BlockQ5_0>>);
+  set(TensorType::kQ8_0, matvec_q8_family<BlockQ8_0, decode_q8_0, scale_d<BlockQ8_0>>);
+  set(TensorType::kIQ4_NL, matvec_q8_family<BlockIQ4_NL, decode_iq4_nl, scale_d<BlockIQ4_NL>>);
+  set(TensorType::kMXFP4, matvec_q8_family<BlockMXFP4, decode_mxfp4, scale_mxfp4>);
+  set(TensorType::kQ4_K, matvec_k_family<BlockQ4_K, decode_q4_k_vec>);
+  set(TensorType::kQ6_K, matvec_k_family<BlockQ6_K, decode_q6_k_vec>);
+}
+
+}  // namespace tessera::quant::isa_kernels

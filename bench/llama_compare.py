@@ -20,7 +20,6 @@ RSS should stay near that sum, not above it).
 import argparse
 import ctypes
 import json
-import os
 import random
 import statistics
 import subprocess
@@ -51,20 +50,37 @@ def kv_cache_bytes(model: Path, n_ctx: int) -> int:
     return get(f"{arch}.block_count") * n_ctx * n_head_kv * (head_k + head_v) * 2
 
 
+def peak_rss_bytes(pid: int) -> int:
+    """VmHWM (peak resident set) of a running process; 0 once it has exited."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
 def run_tessera(binary: Path, model: Path, n_prompt: int, n_gen: int, threads: int) -> dict:
     """One `tessera bench` run: {"pp": t/s, "tg": t/s, "gbps": GB/s, "rss": peak bytes}."""
     with tempfile.TemporaryFile() as out:
         proc = subprocess.Popen([binary, "bench", "-m", model, "-p", str(n_prompt), "-n", str(n_gen),
                                  "-t", str(threads), "-r", "1", "-o", "json"], stdout=out, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(proc.pid, 0)
+        # VmHWM of the child's own address space: the child's rusage maxrss would also count this
+        # Python process (with llama.cpp's model loaded), because Linux carries the pre-exec peak over.
+        peak = 0
+        while proc.poll() is None:
+            peak = max(peak, peak_rss_bytes(proc.pid))
+            time.sleep(0.02)
         err = proc.stderr.read().decode()
         proc.stderr.close()
-        if os.waitstatus_to_exitcode(status) != 0:
+        if proc.returncode != 0:
             raise RuntimeError(f"tessera bench failed: {err}")
         out.seek(0)
         rows = {row["test"]: row for row in json.loads(out.read())}
     return {"pp": rows[f"pp{n_prompt}"]["avg_ts"], "tg": rows[f"tg{n_gen}"]["avg_ts"],
-            "gbps": rows[f"tg{n_gen}"]["avg_gbps"], "rss": usage.ru_maxrss * 1024}
+            "gbps": rows[f"tg{n_gen}"]["avg_gbps"], "rss": peak}
 
 
 class LlamaCpp:

@@ -7,14 +7,12 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "gguf/gguf_file.h"
-#include "gguf/writer.h"
 #include "model/forward.h"
 #include "quant/type_traits.h"
 
@@ -520,69 +518,6 @@ TEST(ForwardTest, LongRopeFactorsFollowTheContextSize) {
   const std::vector<float> b = decode_prompt(*longer, want.tokens);
   EXPECT_LE(max_abs_diff(a.data(), want.logits.data(), a.size()) / scale, 5e-5);
   EXPECT_GE(max_abs_diff(b.data(), want.logits.data(), b.size()) / scale, 1e-2);
-}
-
-// A fixture copied through our writer with one key replaced (or dropped) and one tensor dropped.
-std::string rewrite_fixture(const std::string& src, const std::string& name,
-                            const std::function<void(gguf::GgufWriter&)>& set_key, const std::string& drop_key,
-                            const std::string& drop_tensor) {
-  Result<gguf::GgufFile> in = gguf::GgufFile::open(fixture(src));
-  EXPECT_TRUE(in.ok());
-  gguf::GgufWriter w;
-  for (const gguf::KeyValue& kv : in->metadata()) {
-    if (kv.key != drop_key) w.set_value(kv.key, kv.value);
-  }
-  if (set_key) set_key(w);
-  for (const gguf::TensorInfo& t : in->tensors()) {
-    if (t.name == drop_tensor) continue;
-    std::vector<uint64_t> shape(t.shape.begin(), t.shape.begin() + t.n_dims);
-    EXPECT_TRUE(w.add_tensor(t.name, t.type, shape, std::span<const uint8_t>(t.data, t.n_bytes)).ok());
-  }
-  const std::string out = (std::filesystem::temp_directory_path() / name).string();
-  EXPECT_TRUE(w.write(out).ok());
-  return out;
-}
-
-std::string load_error(const std::string& path) {
-  Result<std::shared_ptr<const Model>> m = Model::load(path);
-  return m.ok() ? std::string("(loaded)") : m.error();
-}
-
-TEST(ForwardTest, BadPerLayerAndLongRopeMetadataNamesTheKey) {
-  const std::vector<uint32_t> two = {2, 1};
-  const std::string short_array = load_error(rewrite_fixture(
-      "llama-layers-f32.gguf", "tessera_rt_kv2.gguf",
-      [&](gguf::GgufWriter& w) { w.set_array<uint32_t>("llama.attention.head_count_kv", two); }, "", ""));
-  EXPECT_NE(short_array.find("key 'llama.attention.head_count_kv': array has 2 elements, expected one per layer (3)"),
-            std::string::npos)
-      << short_array;
-
-  const std::vector<uint32_t> zero = {2, 0, 3};
-  const std::string no_kv = load_error(rewrite_fixture(
-      "llama-layers-f32.gguf", "tessera_rt_kv0.gguf",
-      [&](gguf::GgufWriter& w) { w.set_array<uint32_t>("llama.attention.head_count_kv", zero); }, "", ""));
-  EXPECT_NE(no_kv.find("key 'llama.attention.head_count_kv': layer 1 has 0 KV heads"), std::string::npos) << no_kv;
-
-  const std::vector<uint32_t> ff = {64, 64, 64};  // layer 2's FFN is 32 wide
-  const std::string ff_shape = load_error(rewrite_fixture(
-      "llama-layers-f32.gguf", "tessera_rt_ff.gguf",
-      [&](gguf::GgufWriter& w) { w.set_array<uint32_t>("llama.feed_forward_length", ff); }, "", ""));
-  EXPECT_NE(ff_shape.find("tensor 'blk.1.ffn_gate.weight' has shape [32, 96], expected [32, 64]"), std::string::npos)
-      << ff_shape;
-
-  const std::string half_longrope = load_error(
-      rewrite_fixture("phi3-long-f32.gguf", "tessera_rt_long.gguf", nullptr, "", "rope_factors_short.weight"));
-  EXPECT_NE(half_longrope.find("LongRoPE needs both 'rope_factors_long.weight' and 'rope_factors_short.weight'"),
-            std::string::npos)
-      << half_longrope;
-
-  const std::string no_length = load_error(rewrite_fixture("mistral3-temp-f32.gguf", "tessera_rt_temp.gguf", nullptr,
-                                                           "mistral3.rope.scaling.original_context_length", ""));
-  EXPECT_NE(
-      no_length.find("key 'mistral3.attention.temperature_scale' needs a positive "
-                     "'mistral3.attention.temperature_length' or 'mistral3.rope.scaling.original_context_length'"),
-      std::string::npos)
-      << no_length;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -118,7 +119,8 @@ struct Edit {
   std::string arch;
   std::string reshape_tensor;  // given the shape [cols / 2, rows * 2]
   std::string drop_key;
-  std::string add_tensor;  // a copy of token_embd under this name
+  std::string add_tensor;                           // a copy of token_embd under this name
+  std::function<void(gguf::GgufWriter&)> set_keys;  // writes keys after the copied ones (replacing them)
 };
 
 Edit edit(std::string Edit::*field, const char* value) {
@@ -139,6 +141,7 @@ std::string rewrite(const std::string& src, const Edit& edit, const std::string&
       w.set_value(kv.key, kv.value);
     }
   }
+  if (edit.set_keys) edit.set_keys(w);
   for (const gguf::TensorInfo& t : in->tensors()) {
     if (t.name == edit.drop_tensor) continue;
     std::vector<uint64_t> shape(t.shape.begin(), t.shape.begin() + t.n_dims);
@@ -156,6 +159,45 @@ std::string rewrite(const std::string& src, const Edit& edit, const std::string&
 std::string load_error(const std::string& path) {
   Result<std::shared_ptr<const Model>> m = Model::load(path);
   return m.ok() ? std::string("(loaded)") : m.error();
+}
+
+Edit set_array(const char* key, std::vector<uint32_t> values) {
+  Edit e;
+  e.set_keys = [key, values](gguf::GgufWriter& w) { w.set_array<uint32_t>(key, values); };
+  return e;
+}
+
+TEST(WeightsTest, BadPerLayerAndLongRopeMetadataNamesTheKey) {
+  const std::string short_array = load_error(
+      rewrite("llama-layers-f32.gguf", set_array("llama.attention.head_count_kv", {2, 1}), "tessera_rt_kv2.gguf"));
+  EXPECT_NE(short_array.find("key 'llama.attention.head_count_kv': array has 2 elements, expected one per layer (3)"),
+            std::string::npos)
+      << short_array;
+
+  const std::string no_kv = load_error(
+      rewrite("llama-layers-f32.gguf", set_array("llama.attention.head_count_kv", {2, 0, 3}), "tessera_rt_kv0.gguf"));
+  EXPECT_NE(no_kv.find("key 'llama.attention.head_count_kv': layer 1 has 0 KV heads"), std::string::npos) << no_kv;
+
+  // Layer 1's FFN is 96 wide in the fixture.
+  const std::string ff_shape = load_error(
+      rewrite("llama-layers-f32.gguf", set_array("llama.feed_forward_length", {64, 64, 64}), "tessera_rt_ff.gguf"));
+  EXPECT_NE(ff_shape.find("tensor 'blk.1.ffn_gate.weight' has shape [32, 96], expected [32, 64]"), std::string::npos)
+      << ff_shape;
+
+  const std::string half_longrope = load_error(
+      rewrite("phi3-long-f32.gguf", edit(&Edit::drop_tensor, "rope_factors_short.weight"), "tessera_rt_long.gguf"));
+  EXPECT_NE(half_longrope.find("LongRoPE needs both 'rope_factors_long.weight' and 'rope_factors_short.weight'"),
+            std::string::npos)
+      << half_longrope;
+
+  const std::string no_length = load_error(
+      rewrite("mistral3-temp-f32.gguf", edit(&Edit::drop_key, "mistral3.rope.scaling.original_context_length"),
+              "tessera_rt_temp.gguf"));
+  EXPECT_NE(
+      no_length.find("key 'mistral3.attention.temperature_scale' needs a positive "
+                     "'mistral3.attention.temperature_length' or 'mistral3.rope.scaling.original_context_length'"),
+      std::string::npos)
+      << no_length;
 }
 
 TEST(WeightsTest, AllFixturesBind) {

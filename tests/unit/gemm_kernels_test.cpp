@@ -5,6 +5,7 @@
 // to the scalar reference is dot_kernels_test's job.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <vector>
@@ -73,6 +74,50 @@ TEST(MatmulBatchInvariance, EachTokenGetsTheSameBitsAloneAndInAnyBatch) {
                     << type_name(type) << " " << isa_name(isa) << " k=" << k << " batch of " << n << " token " << t0 + t
                     << " row " << r << ": " << a << " vs " << b;
               }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// The GEMM and matvec kernels compute the right numbers, not just the same ones: each output is
+// the dot of the dequantized weight row and the dequantized activation row (summed in double, an
+// oracle independent of every kernel) within f32 rounding of sum |w_i a_i|.
+TEST(MatmulAccuracy, GemmAndMatvecEqualDotOfDequantizedRows) {
+  std::mt19937 rng(11);
+  const int64_t rows = 6, n_tokens = 7;
+  for (T type : kTypes) {
+    const T act = type_traits(type).vec_dot_type;
+    if (type_traits(type).dequantize == nullptr || type_traits(act).dequantize == nullptr) continue;
+    for (const int64_t k : row_lengths(type)) {
+      const std::vector<uint8_t> w = quantized(type, gaussian(rows * k, rng));
+      const std::vector<float> x = gaussian(n_tokens * k, rng);
+      const size_t w_stride = *row_bytes(type, k), a_stride = *row_bytes(act, k);
+      std::vector<float> wf(rows * k), af(n_tokens * k);
+      for (int64_t r = 0; r < rows; ++r) type_traits(type).dequantize(w.data() + r * w_stride, wf.data() + r * k, k);
+      for (Isa isa : {Isa::kAvx2, Isa::kAvx512}) {
+        const KernelTable* table = kernels_for(isa);
+        if (table == nullptr) continue;
+        std::vector<uint8_t> acts(a_stride * n_tokens);
+        quantize_activations(*table, type, x.data(), k, n_tokens, acts.data());
+        for (int64_t t = 0; t < n_tokens; ++t)
+          type_traits(act).dequantize(acts.data() + t * a_stride, af.data() + t * k, k);
+        for (const int64_t n : {n_tokens, int64_t{1}}) {  // the GEMM, then the single-token kernel
+          std::vector<float> out(n * rows);
+          matmul(*table, {type, w.data(), k, acts.data(), n, out.data(), rows}, 0, rows);
+          for (int64_t t = 0; t < n; ++t) {
+            for (int64_t r = 0; r < rows; ++r) {
+              double oracle = 0, magnitude = 0;
+              for (int64_t i = 0; i < k; ++i) {
+                const double p = static_cast<double>(wf[r * k + i]) * af[t * k + i];
+                oracle += p;
+                magnitude += std::fabs(p);
+              }
+              EXPECT_NEAR(out[t * rows + r], oracle, 3e-6 * magnitude + 1e-30)
+                  << type_name(type) << " " << isa_name(isa) << " k=" << k << " n=" << n << " token " << t << " row "
+                  << r;
             }
           }
         }

@@ -29,7 +29,7 @@ constexpr int kTokens = kGemmTokens;
 // ---- scalar super-block decoders of the rarer k-quants and IQ4_XS ----
 // q[256] unsigned (the unsigned operand of vpdpbusd; IQ4_XS values get +128), scale[16] and
 // offset[16] per 16-element group: value = scale * q - offset. (Q4_K and Q6_K have the SIMD
-// decoders of x86_vnni16.inl, shared with the matvec kernels.)
+// decoders of x86_vnni16.inl, shared with the matvec kernels; Q4_K has its own GEMM below.)
 void kdecode_q5_k(const BlockQ5_K& b, uint8_t* q, float* scale, float* offset) {
   kscales_q4_k(b.d, b.dmin, b.scales, scale, offset);
   for (int c = 0; c < 4; ++c) {
@@ -373,6 +373,99 @@ struct VKTile {
   }
 };
 
+// ---- Q4_K: one lane per 32-element sub-block, two super-blocks per 16 lanes (VnniK32Scratch) ----
+// transpose_blocks turns a pair's 8 registers (sub-blocks 2c and 2c + 1 in register c) into 8 steps
+// whose lane j holds 4 bytes of sub-block j, as for the Q8_0 family's blocks.
+
+// The second super-block of pair p of a row of ns, or nullptr past the row's end.
+template <class Block>
+const Block* second_of_pair(const Block* row, int64_t ns, int64_t p) {
+  return 2 * p + 1 < ns ? row + 2 * p + 1 : nullptr;
+}
+
+// Q8_K activations: quants in transposed order, per lane the super-block d and d * sub-block sum.
+void vk32_prepare_acts(const MatmulArgs& args, const VnniK32Scratch& L, uint8_t* scratch) {
+  const auto* acts = static_cast<const BlockQ8_K*>(args.acts);
+  for (int64_t t = 0; t < args.n_tokens; ++t) {
+    const BlockQ8_K* row = acts + t * L.ns;
+    for (int64_t p = 0; p < L.np; ++p) {
+      const BlockQ8_K& a0 = row[2 * p];
+      const BlockQ8_K* a1 = second_of_pair(row, L.ns, p);
+      __m512i blocks[8], steps[8];
+      for (int c = 0; c < 4; ++c) {
+        blocks[c] = _mm512_loadu_si512(a0.qs + 64 * c);
+        blocks[4 + c] = a1 != nullptr ? _mm512_loadu_si512(a1->qs + 64 * c) : _mm512_setzero_si512();
+      }
+      transpose_blocks(blocks, steps);
+      const size_t slot = static_cast<size_t>(t * L.np + p);
+      for (int step = 0; step < 8; ++step) _mm512_store_si512(scratch + L.act_q + slot * 512 + 64 * step, steps[step]);
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_d) + slot * 16, q8k_pair_d(a0, a1));
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_sum) + slot * 16, q8k_pair_sums(a0, a1));
+    }
+  }
+}
+
+void vk32_decode_rows(const BlockQ4_K* w, int rows, const VnniK32Scratch& L, uint8_t* scratch) {
+  for (int r = 0; r < rows; ++r) {
+    const BlockQ4_K* row = w + r * L.ns;
+    for (int64_t p = 0; p < L.np; ++p) {
+      const K32Pair s = decode_q4_k_pair(row[2 * p], second_of_pair(row, L.ns, p));
+      __m512i steps[8];
+      transpose_blocks(s.q, steps);
+      for (int step = 0; step < 8; ++step) {
+        _mm512_store_si512(scratch + L.w_q + ((p * 8 + step) * kGemmRows + r) * 64, steps[step]);
+      }
+      const size_t slot = static_cast<size_t>(p * kGemmRows + r);
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_s) + slot * 16, s.scale);
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_m) + slot * 16, s.offset);
+    }
+  }
+}
+
+template <int R, int T>
+struct VK32Tile {
+  static void run(const VnniK32Scratch& L, const uint8_t* scratch, int64_t t0,
+                  float (&result)[kGemmRows][kGemmTokens]) {
+    const auto* ws = reinterpret_cast<const float*>(scratch + L.w_s);
+    const auto* wm = reinterpret_cast<const float*>(scratch + L.w_m);
+    const auto* ad = reinterpret_cast<const float*>(scratch + L.act_d);
+    const auto* asum = reinterpret_cast<const float*>(scratch + L.act_sum);
+    __m512 acc[R][T];
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+    }
+    const int64_t a_stride = L.np * 512;  // bytes between tokens' quants
+    for (int64_t p = 0; p < L.np; ++p) {
+      const uint8_t* w_p = scratch + L.w_q + p * 8 * kGemmRows * 64;  // [8 steps][kGemmRows][64]
+      const uint8_t* a_p = scratch + L.act_q + t0 * a_stride + p * 512;
+      __m512i isum[R][T];
+      for (int r = 0; r < R; ++r) {
+        for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
+      }
+      for (int step = 0; step < 8; ++step) {
+        __m512i w[R];
+        for (int r = 0; r < R; ++r) w[r] = _mm512_load_si512(w_p + (step * kGemmRows + r) * 64);
+        for (int t = 0; t < T; ++t) {
+          const __m512i y = _mm512_load_si512(a_p + t * a_stride + 64 * step);
+          for (int r = 0; r < R; ++r) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], w[r], y);
+        }
+      }
+      for (int r = 0; r < R; ++r) {
+        const __m512 w_scale = _mm512_load_ps(ws + (p * kGemmRows + r) * 16);
+        const __m512 w_offset = _mm512_load_ps(wm + (p * kGemmRows + r) * 16);
+        for (int t = 0; t < T; ++t) {
+          const int64_t slot = (t0 + t) * L.np + p;
+          acc[r][t] = k_super_step(acc[r][t], isum[r][t], w_scale, w_offset, _mm512_load_ps(ad + slot * 16),
+                                   _mm512_load_ps(asum + slot * 16));
+        }
+      }
+    }
+    for (int r = 0; r < R; ++r) {
+      for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
+    }
+  }
+};
+
 // Runs Tile<R, T>::run(args...) for rows <= kVRows, tokens <= kVTokens.
 template <template <int, int> class Tile, class... Args>
 void run_vnni_tile(int rows, int tokens, Args&&... args) {
@@ -440,6 +533,19 @@ void vgemm_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, 
       });
 }
 
+void vgemm_q4_k(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
+  auto* scratch = static_cast<uint8_t*>(scratch_ptr);
+  const VnniK32Scratch L = vnni_k32_scratch_layout(args.k, args.n_tokens);
+  vk32_prepare_acts(args, L, scratch);
+  const auto* weights = static_cast<const BlockQ4_K*>(args.weights);
+  vnni_gemm_loop(
+      args, row_begin, row_end, static_cast<size_t>(L.np) * (512 + 64 + 64),
+      [&](int64_t r0, int rows) { vk32_decode_rows(weights + r0 * L.ns, rows, L, scratch); },
+      [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
+        run_vnni_tile<VK32Tile>(rows, tokens, L, scratch, t0, out);
+      });
+}
+
 }  // namespace
 
 void register_avx512_gemm_kernels(KernelTable& table) {
@@ -452,7 +558,7 @@ void register_avx512_gemm_kernels(KernelTable& table) {
   set(TensorType::kMXFP4, vgemm_q8_family<BlockMXFP4, decode_mxfp4, scale_mxfp4>);
   set(TensorType::kQ2_K, vgemm_k_family<BlockQ2_K, decode_k_scalar<BlockQ2_K, kdecode_q2_k>>);
   set(TensorType::kQ3_K, vgemm_k_family<BlockQ3_K, decode_k_scalar<BlockQ3_K, kdecode_q3_k>>);
-  set(TensorType::kQ4_K, vgemm_k_family<BlockQ4_K, decode_q4_k_vec>);
+  set(TensorType::kQ4_K, vgemm_q4_k);
   set(TensorType::kQ5_K, vgemm_k_family<BlockQ5_K, decode_k_scalar<BlockQ5_K, kdecode_q5_k>>);
   set(TensorType::kQ6_K, vgemm_k_family<BlockQ6_K, decode_q6_k_vec>);
   set(TensorType::kIQ4_XS, vgemm_k_family<BlockIQ4_XS, decode_k_scalar<BlockIQ4_XS, kdecode_iq4_xs>>);

@@ -166,11 +166,45 @@ static inline VnniKScratch vnni_k_scratch_layout(int64_t k, int64_t n_tokens) {
   return s;
 }
 
+// Q4_K against Q8_K, one lane per 32-element sub-block: the 8 sub-blocks of two super-blocks fill
+// 16 lanes, so the float work (value = scale[j] * q - offset[j] per sub-block j) is done once per
+// two super-blocks. A row with an odd number of super-blocks ends in a zero-padded pair.
+struct VnniK32Scratch {
+  int64_t ns = 0;      // 256-element super-blocks per row
+  int64_t np = 0;      // pairs of super-blocks, the last one zero-padded when ns is odd
+  size_t act_q = 0;    // [n_tokens, np, 8 steps, 16 sub-blocks, 4] i8 (0 in padding)
+  size_t act_d = 0;    // [n_tokens, np, 16] f32: the sub-block's super-block scale d (0 in padding)
+  size_t act_sum = 0;  // [n_tokens, np, 16] f32: d * (sum of the sub-block's 32 quants)
+  size_t w_q = 0;      // [np, 8 steps, kGemmRows, 16, 4] u8 (a tile's rows side by side)
+  size_t w_s = 0;      // [np, kGemmRows, 16] f32 sub-block scales
+  size_t w_m = 0;      // [np, kGemmRows, 16] f32 sub-block offsets
+  size_t total = 0;
+};
+static inline VnniK32Scratch vnni_k32_scratch_layout(int64_t k, int64_t n_tokens) {
+  VnniK32Scratch s;
+  s.ns = k / 256;
+  s.np = (s.ns + 1) / 2;
+  size_t offset = 0;
+  const auto take = [&](int64_t n) {
+    const size_t at = offset;
+    offset += (static_cast<size_t>(n) + 63) & ~size_t{63};
+    return at;
+  };
+  s.act_q = take(n_tokens * s.np * 512);
+  s.act_d = take(n_tokens * s.np * 64);
+  s.act_sum = take(n_tokens * s.np * 64);
+  s.w_q = take(kGemmRows * s.np * 512);
+  s.w_s = take(kGemmRows * s.np * 64);
+  s.w_m = take(kGemmRows * s.np * 64);
+  s.total = offset;
+  return s;
+}
+
 // Bytes of scratch any GEMM kernel needs for this shape.
 static inline size_t gemm_scratch_bytes(int64_t k, int64_t n_tokens) {
-  const size_t sizes[] = {gemm_scratch_layout(k, n_tokens).total, kgemm_scratch_layout(k, n_tokens).total,
-                          fgemm_scratch_layout(k, n_tokens).total, vnni_q8_scratch_layout(k, n_tokens).total,
-                          vnni_k_scratch_layout(k, n_tokens).total};
+  const size_t sizes[] = {gemm_scratch_layout(k, n_tokens).total,   kgemm_scratch_layout(k, n_tokens).total,
+                          fgemm_scratch_layout(k, n_tokens).total,  vnni_q8_scratch_layout(k, n_tokens).total,
+                          vnni_k_scratch_layout(k, n_tokens).total, vnni_k32_scratch_layout(k, n_tokens).total};
   size_t most = 0;
   for (size_t s : sizes) most = s > most ? s : most;
   return most;

@@ -112,6 +112,31 @@ void matvec_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end,
   }
 }
 
+// ---- Q4_K: two super-blocks per step, one lane per 32-element sub-block (as the GEMM's pairs) ----
+void matvec_q4_k(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* /*scratch*/) {
+  const int64_t ns = args.k / 256;
+  const auto* w = static_cast<const BlockQ4_K*>(args.weights);
+  const auto* a = static_cast<const BlockQ8_K*>(args.acts);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    const BlockQ4_K* row = w + r * ns;
+    _mm_prefetch(reinterpret_cast<const char*>(row + ns), _MM_HINT_T0);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t sb = 0; sb < ns; sb += 2) {
+      const bool pair = sb + 1 < ns;
+      const K32Pair s = decode_q4_k_pair(row[sb], pair ? row + sb + 1 : nullptr);
+      const BlockQ8_K* a1 = pair ? a + sb + 1 : nullptr;
+      __m512i p[8];
+      for (int c = 0; c < 4; ++c) {
+        p[c] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), s.q[c], _mm512_loadu_si512(a[sb].qs + 64 * c));
+        p[4 + c] = pair ? _mm512_dpbusd_epi32(_mm512_setzero_si512(), s.q[4 + c], _mm512_loadu_si512(a1->qs + 64 * c))
+                        : _mm512_setzero_si512();
+      }
+      acc = k_super_step(acc, sum_lane_octets(p), s.scale, s.offset, q8k_pair_d(a[sb], a1), q8k_pair_sums(a[sb], a1));
+    }
+    args.out[r] = _mm512_reduce_add_ps(acc);
+  }
+}
+
 }  // namespace
 
 void register_avx512_matvec_kernels(KernelTable& table) {
@@ -121,7 +146,7 @@ void register_avx512_matvec_kernels(KernelTable& table) {
   set(TensorType::kQ8_0, matvec_q8_family<BlockQ8_0, decode_q8_0, scale_d<BlockQ8_0>>);
   set(TensorType::kIQ4_NL, matvec_q8_family<BlockIQ4_NL, decode_iq4_nl, scale_d<BlockIQ4_NL>>);
   set(TensorType::kMXFP4, matvec_q8_family<BlockMXFP4, decode_mxfp4, scale_mxfp4>);
-  set(TensorType::kQ4_K, matvec_k_family<BlockQ4_K, decode_q4_k_vec>);
+  set(TensorType::kQ4_K, matvec_q4_k);
   set(TensorType::kQ6_K, matvec_k_family<BlockQ6_K, decode_q6_k_vec>);
 }
 

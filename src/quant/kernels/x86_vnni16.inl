@@ -10,7 +10,9 @@
 //  - k-quants against Q8_K: one super-block at a time; lane g holds group g's (16 elements)
 //    exact sum(q * y) over the unsigned quants q; then acc = fma(cvt(isum), ws * d, acc) and
 //    acc = acc - wm * (d * bsum_g) with the group scales ws, offsets wm (value = ws * q - wm),
-//    the activation super-block scale d and group sums bsum.
+//    the activation super-block scale d and group sums bsum. Q4_K (scales per 32 elements) does
+//    the same with one lane per 32-element sub-block and two super-blocks per 16 lanes, so its
+//    float step runs half as often; a_d then holds each lane's super-block d.
 //  - the row's result is _mm512_reduce_add_ps(acc).
 // The integer sums are exact whatever order computes them, so the GEMM (which re-lays operands so
 // that a run of vpdpbusd leaves each block in its lane) and the matvec (which reads the weights as
@@ -55,35 +57,14 @@ inline __m512i join256(__m256i lo, __m256i hi) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
 }
 
-// ---- k-quant super-blocks decoded in element order: q[c] holds elements 64c .. 64c+63 as
-// unsigned quants, with the 16 group scales and offsets ----
+// ---- k-quant super-blocks decoded in element order (Q6_K here; the rarer types' scalar decoders
+// are in gemm_avx512.cpp): q[c] holds elements 64c .. 64c+63 as unsigned quants, with the 16
+// group scales and offsets ----
 
 struct KSuper {
   __m512i q[4];
   __m512 scale, offset;
 };
-
-inline KSuper decode_q4_k_vec(const BlockQ4_K& b) {
-  KSuper s;
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  for (int c = 0; c < 4; ++c) {
-    const __m256i packed = load256(b.qs + 32 * c);
-    s.q[c] = _mm512_and_si512(join256(packed, _mm256_srli_epi16(packed, 4)), low4);
-  }
-  // The 6-bit scales and mins of the 8 sub-blocks of 32, four at a time (as q4k_scale_min reads them).
-  uint32_t u[3];
-  std::memcpy(u, b.scales, sizeof u);
-  const uint32_t low6 = 0x3f3f3f3f, low4_32 = 0x0f0f0f0f, top2 = 0x03030303;
-  const uint32_t sc0 = u[0] & low6, sc1 = (u[2] & low4_32) | (((u[0] >> 6) & top2) << 4);
-  const uint32_t mn0 = u[1] & low6, mn1 = ((u[2] >> 4) & low4_32) | (((u[1] >> 6) & top2) << 4);
-  const __m512i both = _mm512_cvtepu8_epi32(
-      _mm_setr_epi32(static_cast<int>(sc0), static_cast<int>(sc1), static_cast<int>(mn0), static_cast<int>(mn1)));
-  const __m512i sc_idx = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
-  const __m512i mn_idx = _mm512_add_epi32(sc_idx, _mm512_set1_epi32(8));
-  s.scale = _mm512_mul_ps(_mm512_set1_ps(f16(b.d)), _mm512_cvtepi32_ps(_mm512_permutexvar_epi32(sc_idx, both)));
-  s.offset = _mm512_mul_ps(_mm512_set1_ps(f16(b.dmin)), _mm512_cvtepi32_ps(_mm512_permutexvar_epi32(mn_idx, both)));
-  return s;
-}
 
 inline KSuper decode_q6_k_vec(const BlockQ6_K& b) {
   KSuper s;
@@ -101,4 +82,68 @@ inline KSuper decode_q6_k_vec(const BlockQ6_K& b) {
   s.scale = _mm512_mul_ps(_mm512_set1_ps(f16(b.d)), _mm512_cvtepi32_ps(sc));
   s.offset = _mm512_mul_ps(_mm512_set1_ps(32.0f), s.scale);  // quants stored as value + 32
   return s;
+}
+
+// ---- Q4_K, one lane per 32-element sub-block: two super-blocks fill 16 lanes (sub-blocks 0..7 of
+// the first, 8..15 of the second), so the float step runs once per two super-blocks. The second
+// super-block may be missing (a row with an odd count): zero quants, scales, offsets and sums,
+// which leave acc unchanged. The float step is k_super_step. ----
+
+// Two 256-bit float halves as one 512-bit register (no AVX-512 DQ: insert as doubles).
+inline __m512 join256_ps(__m256 lo, __m256 hi) {
+  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(lo)), _mm256_castps_pd(hi), 1));
+}
+
+struct K32Pair {
+  __m512i q[8];  // q[c]: unsigned quants of the pair's elements 64c .. 64c + 63 (sub-blocks 2c, 2c + 1)
+  __m512 scale, offset;
+};
+
+// One super-block: quants into q[0..3], the 8 sub-block scales d * sc[j] and offsets dmin * m[j].
+inline void decode_q4_k_sub(const BlockQ4_K& b, __m512i* q, __m256& scale, __m256& offset) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i packed = load256(b.qs + 32 * c);
+    q[c] = _mm512_and_si512(join256(packed, _mm256_srli_epi16(packed, 4)), low4);
+  }
+  // The 6-bit scales and mins of the 8 sub-blocks of 32, four at a time (as q4k_scale_min reads them).
+  uint32_t u[3];
+  std::memcpy(u, b.scales, sizeof u);
+  const uint32_t low6 = 0x3f3f3f3f, low4_32 = 0x0f0f0f0f, top2 = 0x03030303;
+  const uint32_t sc0 = u[0] & low6, sc1 = (u[2] & low4_32) | (((u[0] >> 6) & top2) << 4);
+  const uint32_t mn0 = u[1] & low6, mn1 = ((u[2] >> 4) & low4_32) | (((u[1] >> 6) & top2) << 4);
+  const __m128i bytes =
+      _mm_setr_epi32(static_cast<int>(sc0), static_cast<int>(sc1), static_cast<int>(mn0), static_cast<int>(mn1));
+  const __m256 sc = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+  const __m256 mn = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(bytes, 8)));
+  scale = _mm256_mul_ps(_mm256_set1_ps(f16(b.d)), sc);
+  offset = _mm256_mul_ps(_mm256_set1_ps(f16(b.dmin)), mn);
+}
+
+inline K32Pair decode_q4_k_pair(const BlockQ4_K& b0, const BlockQ4_K* b1) {
+  K32Pair s;
+  __m256 scale[2], offset[2];
+  decode_q4_k_sub(b0, s.q, scale[0], offset[0]);
+  if (b1 != nullptr) {
+    decode_q4_k_sub(*b1, s.q + 4, scale[1], offset[1]);
+  } else {
+    for (int c = 4; c < 8; ++c) s.q[c] = _mm512_setzero_si512();
+    scale[1] = offset[1] = _mm256_setzero_ps();
+  }
+  s.scale = join256_ps(scale[0], scale[1]);
+  s.offset = join256_ps(offset[0], offset[1]);
+  return s;
+}
+
+// The activation side of a pair: d of each lane's super-block, and d * (sum of the sub-block's 32 quants).
+inline __m512 q8k_pair_d(const BlockQ8_K& a0, const BlockQ8_K* a1) {
+  return join256_ps(_mm256_set1_ps(a0.d), a1 != nullptr ? _mm256_set1_ps(a1->d) : _mm256_setzero_ps());
+}
+inline __m256 q8k_sub_sums(const BlockQ8_K& a) {
+  const __m256i bsums = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums));
+  const __m256i pairs = _mm256_madd_epi16(bsums, _mm256_set1_epi16(1));  // groups 2j + 2j + 1, exact
+  return _mm256_mul_ps(_mm256_set1_ps(a.d), _mm256_cvtepi32_ps(pairs));
+}
+inline __m512 q8k_pair_sums(const BlockQ8_K& a0, const BlockQ8_K* a1) {
+  return join256_ps(q8k_sub_sums(a0), a1 != nullptr ? q8k_sub_sums(*a1) : _mm256_setzero_ps());
 }

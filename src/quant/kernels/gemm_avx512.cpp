@@ -280,7 +280,7 @@ struct VQ8Tile {
   }
 };
 
-// Q8_K activations: quants in transposed order, d per super-block, d * bsum per group.
+// Q8_K activations: quants in transposed order, per lane the super-block d and d * bsum of the group.
 void vk_prepare_acts(const MatmulArgs& args, const VnniKScratch& L, uint8_t* scratch) {
   const auto* acts = static_cast<const BlockQ8_K*>(args.acts);
   for (int64_t t = 0; t < args.n_tokens; ++t) {
@@ -292,7 +292,7 @@ void vk_prepare_acts(const MatmulArgs& args, const VnniKScratch& L, uint8_t* scr
       __m512i steps[4];
       transpose_groups(groups, steps);
       for (int step = 0; step < 4; ++step) _mm512_store_si512(scratch + L.act_q + slot * 256 + 64 * step, steps[step]);
-      reinterpret_cast<float*>(scratch + L.act_d)[slot] = a.d;
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_d) + slot * 16, _mm512_set1_ps(a.d));
       _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_sum) + slot * 16, q8k_group_sums(a));
     }
   }
@@ -328,52 +328,7 @@ void vk_decode_rows(const Block* w, int rows, const VnniKScratch& L, uint8_t* sc
   }
 }
 
-template <int R, int T>
-struct VKTile {
-  static void run(const VnniKScratch& L, const uint8_t* scratch, int64_t t0, float (&result)[kGemmRows][kGemmTokens]) {
-    const uint8_t* wq = scratch + L.w_q;
-    const uint8_t* aq = scratch + L.act_q;
-    const auto* ws = reinterpret_cast<const float*>(scratch + L.w_s);
-    const auto* wm = reinterpret_cast<const float*>(scratch + L.w_m);
-    const auto* ad = reinterpret_cast<const float*>(scratch + L.act_d);
-    const auto* asum = reinterpret_cast<const float*>(scratch + L.act_sum);
-    __m512 acc[R][T];
-    for (int r = 0; r < R; ++r) {
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-    }
-    const int64_t a_stride = L.ns * 256;  // bytes between tokens' quants
-    for (int64_t sb = 0; sb < L.ns; ++sb) {
-      const uint8_t* w_sb = wq + sb * 4 * kGemmRows * 64;  // [4 steps][kGemmRows][64]
-      const uint8_t* a_sb = aq + t0 * a_stride + sb * 256;
-      __m512i isum[R][T];
-      for (int r = 0; r < R; ++r) {
-        for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
-      }
-      for (int step = 0; step < 4; ++step) {
-        __m512i w[R];
-        for (int r = 0; r < R; ++r) w[r] = _mm512_load_si512(w_sb + (step * kGemmRows + r) * 64);
-        for (int t = 0; t < T; ++t) {
-          const __m512i y = _mm512_load_si512(a_sb + t * a_stride + 64 * step);
-          for (int r = 0; r < R; ++r) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], w[r], y);
-        }
-      }
-      for (int r = 0; r < R; ++r) {
-        const __m512 w_scale = _mm512_load_ps(ws + (sb * kGemmRows + r) * 16);
-        const __m512 w_offset = _mm512_load_ps(wm + (sb * kGemmRows + r) * 16);
-        for (int t = 0; t < T; ++t) {
-          const int64_t slot = (t0 + t) * L.ns + sb;
-          acc[r][t] = k_super_step(acc[r][t], isum[r][t], w_scale, w_offset, _mm512_set1_ps(ad[slot]),
-                                   _mm512_load_ps(asum + slot * 16));
-        }
-      }
-    }
-    for (int r = 0; r < R; ++r) {
-      for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
-    }
-  }
-};
-
-// ---- Q4_K: one lane per 32-element sub-block, two super-blocks per 16 lanes (VnniK32Scratch) ----
+// ---- Q4_K: one lane per 32-element sub-block, two super-blocks per 16 lanes (supers_per_group 2) ----
 // transpose_blocks turns a pair's 8 registers (sub-blocks 2c and 2c + 1 in register c) into 8 steps
 // whose lane j holds 4 bytes of sub-block j, as for the Q8_0 family's blocks.
 
@@ -384,11 +339,11 @@ const Block* second_of_pair(const Block* row, int64_t ns, int64_t p) {
 }
 
 // Q8_K activations: quants in transposed order, per lane the super-block d and d * sub-block sum.
-void vk32_prepare_acts(const MatmulArgs& args, const VnniK32Scratch& L, uint8_t* scratch) {
+void vk32_prepare_acts(const MatmulArgs& args, const VnniKScratch& L, uint8_t* scratch) {
   const auto* acts = static_cast<const BlockQ8_K*>(args.acts);
   for (int64_t t = 0; t < args.n_tokens; ++t) {
     const BlockQ8_K* row = acts + t * L.ns;
-    for (int64_t p = 0; p < L.np; ++p) {
+    for (int64_t p = 0; p < L.ng; ++p) {
       const BlockQ8_K& a0 = row[2 * p];
       const BlockQ8_K* a1 = second_of_pair(row, L.ns, p);
       __m512i blocks[8], steps[8];
@@ -397,18 +352,19 @@ void vk32_prepare_acts(const MatmulArgs& args, const VnniK32Scratch& L, uint8_t*
         blocks[4 + c] = a1 != nullptr ? _mm512_loadu_si512(a1->qs + 64 * c) : _mm512_setzero_si512();
       }
       transpose_blocks(blocks, steps);
-      const size_t slot = static_cast<size_t>(t * L.np + p);
-      for (int step = 0; step < 8; ++step) _mm512_store_si512(scratch + L.act_q + slot * 512 + 64 * step, steps[step]);
+      const size_t slot = static_cast<size_t>(t * L.ng + p);
+      for (int step = 0; step < 8; ++step)
+        _mm512_store_si512(scratch + L.act_q + slot * L.group_bytes + 64 * step, steps[step]);
       _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_d) + slot * 16, q8k_pair_d(a0, a1));
       _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_sum) + slot * 16, q8k_pair_sums(a0, a1));
     }
   }
 }
 
-void vk32_decode_rows(const BlockQ4_K* w, int rows, const VnniK32Scratch& L, uint8_t* scratch) {
+void vk32_decode_rows(const BlockQ4_K* w, int rows, const VnniKScratch& L, uint8_t* scratch) {
   for (int r = 0; r < rows; ++r) {
     const BlockQ4_K* row = w + r * L.ns;
-    for (int64_t p = 0; p < L.np; ++p) {
+    for (int64_t p = 0; p < L.ng; ++p) {
       const K32Pair s = decode_q4_k_pair(row[2 * p], second_of_pair(row, L.ns, p));
       __m512i steps[8];
       transpose_blocks(s.q, steps);
@@ -422,48 +378,53 @@ void vk32_decode_rows(const BlockQ4_K* w, int rows, const VnniK32Scratch& L, uin
   }
 }
 
-template <int R, int T>
-struct VK32Tile {
-  static void run(const VnniK32Scratch& L, const uint8_t* scratch, int64_t t0,
-                  float (&result)[kGemmRows][kGemmTokens]) {
-    const auto* ws = reinterpret_cast<const float*>(scratch + L.w_s);
-    const auto* wm = reinterpret_cast<const float*>(scratch + L.w_m);
-    const auto* ad = reinterpret_cast<const float*>(scratch + L.act_d);
-    const auto* asum = reinterpret_cast<const float*>(scratch + L.act_sum);
-    __m512 acc[R][T];
-    for (int r = 0; r < R; ++r) {
-      for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-    }
-    const int64_t a_stride = L.np * 512;  // bytes between tokens' quants
-    for (int64_t p = 0; p < L.np; ++p) {
-      const uint8_t* w_p = scratch + L.w_q + p * 8 * kGemmRows * 64;  // [8 steps][kGemmRows][64]
-      const uint8_t* a_p = scratch + L.act_q + t0 * a_stride + p * 512;
-      __m512i isum[R][T];
+// The k-quant tile over either lane-group layout: kSteps vpdpbusd steps per lane group (4 for one
+// super-block, 8 for a Q4_K pair), then one float step per lane group.
+template <int kSteps>
+struct VKTiles {
+  template <int R, int T>
+  struct Tile {
+    static void run(const VnniKScratch& L, const uint8_t* scratch, int64_t t0,
+                    float (&result)[kGemmRows][kGemmTokens]) {
+      const auto* ws = reinterpret_cast<const float*>(scratch + L.w_s);
+      const auto* wm = reinterpret_cast<const float*>(scratch + L.w_m);
+      const auto* ad = reinterpret_cast<const float*>(scratch + L.act_d);
+      const auto* asum = reinterpret_cast<const float*>(scratch + L.act_sum);
+      __m512 acc[R][T];
       for (int r = 0; r < R; ++r) {
-        for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
+        for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
       }
-      for (int step = 0; step < 8; ++step) {
-        __m512i w[R];
-        for (int r = 0; r < R; ++r) w[r] = _mm512_load_si512(w_p + (step * kGemmRows + r) * 64);
-        for (int t = 0; t < T; ++t) {
-          const __m512i y = _mm512_load_si512(a_p + t * a_stride + 64 * step);
-          for (int r = 0; r < R; ++r) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], w[r], y);
+      const int64_t a_stride = L.ng * L.group_bytes;  // bytes between tokens' quants
+      for (int64_t g = 0; g < L.ng; ++g) {
+        const uint8_t* w_g = scratch + L.w_q + g * kSteps * kGemmRows * 64;  // [kSteps][kGemmRows][64]
+        const uint8_t* a_g = scratch + L.act_q + t0 * a_stride + g * L.group_bytes;
+        __m512i isum[R][T];
+        for (int r = 0; r < R; ++r) {
+          for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
+        }
+        for (int step = 0; step < kSteps; ++step) {
+          __m512i w[R];
+          for (int r = 0; r < R; ++r) w[r] = _mm512_load_si512(w_g + (step * kGemmRows + r) * 64);
+          for (int t = 0; t < T; ++t) {
+            const __m512i y = _mm512_load_si512(a_g + t * a_stride + 64 * step);
+            for (int r = 0; r < R; ++r) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], w[r], y);
+          }
+        }
+        for (int r = 0; r < R; ++r) {
+          const __m512 w_scale = _mm512_load_ps(ws + (g * kGemmRows + r) * 16);
+          const __m512 w_offset = _mm512_load_ps(wm + (g * kGemmRows + r) * 16);
+          for (int t = 0; t < T; ++t) {
+            const int64_t slot = (t0 + t) * L.ng + g;
+            acc[r][t] = k_super_step(acc[r][t], isum[r][t], w_scale, w_offset, _mm512_load_ps(ad + slot * 16),
+                                     _mm512_load_ps(asum + slot * 16));
+          }
         }
       }
       for (int r = 0; r < R; ++r) {
-        const __m512 w_scale = _mm512_load_ps(ws + (p * kGemmRows + r) * 16);
-        const __m512 w_offset = _mm512_load_ps(wm + (p * kGemmRows + r) * 16);
-        for (int t = 0; t < T; ++t) {
-          const int64_t slot = (t0 + t) * L.np + p;
-          acc[r][t] = k_super_step(acc[r][t], isum[r][t], w_scale, w_offset, _mm512_load_ps(ad + slot * 16),
-                                   _mm512_load_ps(asum + slot * 16));
-        }
+        for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
       }
     }
-    for (int r = 0; r < R; ++r) {
-      for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
-    }
-  }
+  };
 };
 
 // Runs Tile<R, T>::run(args...) for rows <= kVRows, tokens <= kVTokens.
@@ -522,27 +483,27 @@ void vgemm_q8_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end,
 template <class Block, auto kDecodeVec>
 void vgemm_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
   auto* scratch = static_cast<uint8_t*>(scratch_ptr);
-  const VnniKScratch L = vnni_k_scratch_layout(args.k, args.n_tokens);
+  const VnniKScratch L = vnni_k_scratch_layout(args.k, args.n_tokens, 1);
   vk_prepare_acts(args, L, scratch);
   const auto* weights = static_cast<const Block*>(args.weights);
   vnni_gemm_loop(
-      args, row_begin, row_end, static_cast<size_t>(L.ns) * (256 + 64 + 4),
+      args, row_begin, row_end, static_cast<size_t>(L.ng) * (L.group_bytes + 128),
       [&](int64_t r0, int rows) { vk_decode_rows<Block, kDecodeVec>(weights + r0 * L.ns, rows, L, scratch); },
       [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
-        run_vnni_tile<VKTile>(rows, tokens, L, scratch, t0, out);
+        run_vnni_tile<VKTiles<4>::Tile>(rows, tokens, L, scratch, t0, out);
       });
 }
 
 void vgemm_q4_k(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
   auto* scratch = static_cast<uint8_t*>(scratch_ptr);
-  const VnniK32Scratch L = vnni_k32_scratch_layout(args.k, args.n_tokens);
+  const VnniKScratch L = vnni_k_scratch_layout(args.k, args.n_tokens, 2);
   vk32_prepare_acts(args, L, scratch);
   const auto* weights = static_cast<const BlockQ4_K*>(args.weights);
   vnni_gemm_loop(
-      args, row_begin, row_end, static_cast<size_t>(L.np) * (512 + 64 + 64),
+      args, row_begin, row_end, static_cast<size_t>(L.ng) * (L.group_bytes + 128),
       [&](int64_t r0, int rows) { vk32_decode_rows(weights + r0 * L.ns, rows, L, scratch); },
       [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
-        run_vnni_tile<VK32Tile>(rows, tokens, L, scratch, t0, out);
+        run_vnni_tile<VKTiles<8>::Tile>(rows, tokens, L, scratch, t0, out);
       });
 }
 

@@ -136,75 +136,48 @@ static inline VnniQ8Scratch vnni_q8_scratch_layout(int64_t k, int64_t n_tokens) 
   return s;
 }
 
-// k-quants and IQ4_XS against Q8_K: value = scale[g] * q - offset[g] per 16-element group g.
+// k-quants and IQ4_XS against Q8_K: value = scale[lane] * q - offset[lane]. The 16 lanes of a
+// lane group hold either the 16 groups of 16 of one super-block (supers_per_group 1), or, for Q4_K,
+// the 8 sub-blocks of 32 of two super-blocks (supers_per_group 2: the float work is done once per
+// two super-blocks; a row with an odd number of super-blocks ends in a zero-padded one).
 struct VnniKScratch {
-  int64_t ns = 0;      // 256-element super-blocks per row
-  size_t act_q = 0;    // [n_tokens, ns, 4 steps, 16 groups, 4] i8
-  size_t act_d = 0;    // [n_tokens, ns] f32
-  size_t act_sum = 0;  // [n_tokens, ns, 16] f32: d * (sum of the group's 16 quants)
-  size_t w_q = 0;      // [ns, 4 steps, kGemmRows, 16, 4] u8 (a tile's rows side by side)
-  size_t w_s = 0;      // [ns, kGemmRows, 16] f32 group scales
-  size_t w_m = 0;      // [ns, kGemmRows, 16] f32 group offsets
+  int64_t ns = 0;           // 256-element super-blocks per row
+  int64_t ng = 0;           // lane groups per row (the last one zero-padded)
+  int64_t group_bytes = 0;  // quants per lane group: 256 * supers_per_group
+  size_t act_q = 0;         // [n_tokens, ng, steps, 16 lanes, 4] i8 (0 in padding)
+  size_t act_d = 0;         // [n_tokens, ng, 16] f32: the lane's super-block scale d (0 in padding)
+  size_t act_sum = 0;       // [n_tokens, ng, 16] f32: d * (sum of the lane's quants)
+  size_t w_q = 0;           // [ng, steps, kGemmRows, 16, 4] u8 (a tile's rows side by side)
+  size_t w_s = 0;           // [ng, kGemmRows, 16] f32 lane scales
+  size_t w_m = 0;           // [ng, kGemmRows, 16] f32 lane offsets
   size_t total = 0;
 };
-static inline VnniKScratch vnni_k_scratch_layout(int64_t k, int64_t n_tokens) {
+static inline VnniKScratch vnni_k_scratch_layout(int64_t k, int64_t n_tokens, int64_t supers_per_group) {
   VnniKScratch s;
   s.ns = k / 256;
+  s.ng = (s.ns + supers_per_group - 1) / supers_per_group;
+  s.group_bytes = 256 * supers_per_group;
   size_t offset = 0;
   const auto take = [&](int64_t n) {
     const size_t at = offset;
     offset += (static_cast<size_t>(n) + 63) & ~size_t{63};
     return at;
   };
-  s.act_q = take(n_tokens * s.ns * 256);
-  s.act_d = take(n_tokens * s.ns * 4);
-  s.act_sum = take(n_tokens * s.ns * 64);
-  s.w_q = take(kGemmRows * s.ns * 256);
-  s.w_s = take(kGemmRows * s.ns * 64);
-  s.w_m = take(kGemmRows * s.ns * 64);
-  s.total = offset;
-  return s;
-}
-
-// Q4_K against Q8_K, one lane per 32-element sub-block: the 8 sub-blocks of two super-blocks fill
-// 16 lanes, so the float work (value = scale[j] * q - offset[j] per sub-block j) is done once per
-// two super-blocks. A row with an odd number of super-blocks ends in a zero-padded pair.
-struct VnniK32Scratch {
-  int64_t ns = 0;      // 256-element super-blocks per row
-  int64_t np = 0;      // pairs of super-blocks, the last one zero-padded when ns is odd
-  size_t act_q = 0;    // [n_tokens, np, 8 steps, 16 sub-blocks, 4] i8 (0 in padding)
-  size_t act_d = 0;    // [n_tokens, np, 16] f32: the sub-block's super-block scale d (0 in padding)
-  size_t act_sum = 0;  // [n_tokens, np, 16] f32: d * (sum of the sub-block's 32 quants)
-  size_t w_q = 0;      // [np, 8 steps, kGemmRows, 16, 4] u8 (a tile's rows side by side)
-  size_t w_s = 0;      // [np, kGemmRows, 16] f32 sub-block scales
-  size_t w_m = 0;      // [np, kGemmRows, 16] f32 sub-block offsets
-  size_t total = 0;
-};
-static inline VnniK32Scratch vnni_k32_scratch_layout(int64_t k, int64_t n_tokens) {
-  VnniK32Scratch s;
-  s.ns = k / 256;
-  s.np = (s.ns + 1) / 2;
-  size_t offset = 0;
-  const auto take = [&](int64_t n) {
-    const size_t at = offset;
-    offset += (static_cast<size_t>(n) + 63) & ~size_t{63};
-    return at;
-  };
-  s.act_q = take(n_tokens * s.np * 512);
-  s.act_d = take(n_tokens * s.np * 64);
-  s.act_sum = take(n_tokens * s.np * 64);
-  s.w_q = take(kGemmRows * s.np * 512);
-  s.w_s = take(kGemmRows * s.np * 64);
-  s.w_m = take(kGemmRows * s.np * 64);
+  s.act_q = take(n_tokens * s.ng * s.group_bytes);
+  s.act_d = take(n_tokens * s.ng * 64);
+  s.act_sum = take(n_tokens * s.ng * 64);
+  s.w_q = take(kGemmRows * s.ng * s.group_bytes);
+  s.w_s = take(kGemmRows * s.ng * 64);
+  s.w_m = take(kGemmRows * s.ng * 64);
   s.total = offset;
   return s;
 }
 
 // Bytes of scratch any GEMM kernel needs for this shape.
 static inline size_t gemm_scratch_bytes(int64_t k, int64_t n_tokens) {
-  const size_t sizes[] = {gemm_scratch_layout(k, n_tokens).total,   kgemm_scratch_layout(k, n_tokens).total,
-                          fgemm_scratch_layout(k, n_tokens).total,  vnni_q8_scratch_layout(k, n_tokens).total,
-                          vnni_k_scratch_layout(k, n_tokens).total, vnni_k32_scratch_layout(k, n_tokens).total};
+  const size_t sizes[] = {gemm_scratch_layout(k, n_tokens).total,      kgemm_scratch_layout(k, n_tokens).total,
+                          fgemm_scratch_layout(k, n_tokens).total,     vnni_q8_scratch_layout(k, n_tokens).total,
+                          vnni_k_scratch_layout(k, n_tokens, 1).total, vnni_k_scratch_layout(k, n_tokens, 2).total};
   size_t most = 0;
   for (size_t s : sizes) most = s > most ? s : most;
   return most;

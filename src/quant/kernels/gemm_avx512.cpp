@@ -280,6 +280,29 @@ struct VQ8Tile {
   }
 };
 
+// Stores one lane group of re-laid Q8_K activations (token slot = t * ng + g) and of weights (row r
+// of the tile), for either lane-group layout of VnniKScratch.
+template <int kSteps>
+void store_act_group(const VnniKScratch& L, uint8_t* scratch, size_t slot, const __m512i (&steps)[kSteps], __m512 d,
+                     __m512 sums) {
+  for (int step = 0; step < kSteps; ++step) {
+    _mm512_store_si512(scratch + L.act_q + slot * L.group_bytes + 64 * step, steps[step]);
+  }
+  _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_d) + slot * 16, d);
+  _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_sum) + slot * 16, sums);
+}
+
+template <int kSteps>
+void store_weight_group(const VnniKScratch& L, uint8_t* scratch, int64_t g, int r, const __m512i (&steps)[kSteps],
+                        __m512 scale, __m512 offset) {
+  for (int step = 0; step < kSteps; ++step) {
+    _mm512_store_si512(scratch + L.w_q + ((g * kSteps + step) * kGemmRows + r) * 64, steps[step]);
+  }
+  const size_t slot = static_cast<size_t>(g * kGemmRows + r);
+  _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_s) + slot * 16, scale);
+  _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_m) + slot * 16, offset);
+}
+
 // Q8_K activations: quants in transposed order, per lane the super-block d and d * bsum of the group.
 void vk_prepare_acts(const MatmulArgs& args, const VnniKScratch& L, uint8_t* scratch) {
   const auto* acts = static_cast<const BlockQ8_K*>(args.acts);
@@ -291,9 +314,7 @@ void vk_prepare_acts(const MatmulArgs& args, const VnniKScratch& L, uint8_t* scr
                                  _mm512_loadu_si512(a.qs + 128), _mm512_loadu_si512(a.qs + 192)};
       __m512i steps[4];
       transpose_groups(groups, steps);
-      for (int step = 0; step < 4; ++step) _mm512_store_si512(scratch + L.act_q + slot * 256 + 64 * step, steps[step]);
-      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_d) + slot * 16, _mm512_set1_ps(a.d));
-      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_sum) + slot * 16, q8k_group_sums(a));
+      store_act_group(L, scratch, slot, steps, _mm512_set1_ps(a.d), q8k_group_sums(a));
     }
   }
 }
@@ -318,12 +339,7 @@ void vk_decode_rows(const Block* w, int rows, const VnniKScratch& L, uint8_t* sc
       const KSuper s = kDecodeVec(w[r * L.ns + sb]);
       __m512i steps[4];
       transpose_groups(s.q, steps);
-      for (int step = 0; step < 4; ++step) {
-        _mm512_store_si512(scratch + L.w_q + ((sb * 4 + step) * kGemmRows + r) * 64, steps[step]);
-      }
-      const size_t slot = static_cast<size_t>(sb * kGemmRows + r);
-      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_s) + slot * 16, s.scale);
-      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_m) + slot * 16, s.offset);
+      store_weight_group(L, scratch, sb, r, steps, s.scale, s.offset);
     }
   }
 }
@@ -353,10 +369,7 @@ void vk32_prepare_acts(const MatmulArgs& args, const VnniKScratch& L, uint8_t* s
       }
       transpose_blocks(blocks, steps);
       const size_t slot = static_cast<size_t>(t * L.ng + p);
-      for (int step = 0; step < 8; ++step)
-        _mm512_store_si512(scratch + L.act_q + slot * L.group_bytes + 64 * step, steps[step]);
-      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_d) + slot * 16, q8k_pair_d(a0, a1));
-      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_sum) + slot * 16, q8k_pair_sums(a0, a1));
+      store_act_group(L, scratch, slot, steps, q8k_pair_d(a0, a1), q8k_pair_sums(a0, a1));
     }
   }
 }
@@ -368,12 +381,7 @@ void vk32_decode_rows(const BlockQ4_K* w, int rows, const VnniKScratch& L, uint8
       const K32Pair s = decode_q4_k_pair(row[2 * p], second_of_pair(row, L.ns, p));
       __m512i steps[8];
       transpose_blocks(s.q, steps);
-      for (int step = 0; step < 8; ++step) {
-        _mm512_store_si512(scratch + L.w_q + ((p * 8 + step) * kGemmRows + r) * 64, steps[step]);
-      }
-      const size_t slot = static_cast<size_t>(p * kGemmRows + r);
-      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_s) + slot * 16, s.scale);
-      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_m) + slot * 16, s.offset);
+      store_weight_group(L, scratch, p, r, steps, s.scale, s.offset);
     }
   }
 }

@@ -22,12 +22,15 @@ inline __mmask16 column_mask(int64_t width, int v) {
 }
 
 // kRows rows × one 64-column chunk of c (width <= 64 valid columns), accumulated in registers.
+// The row loops are unrolled explicitly: without it GCC 12 keeps acc[][] on the stack and stores
+// all 24 accumulators every step (65 instead of 150 GFLOPS on an attention block).
 template <int kRows>
 inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb, float* c, int64_t ldc,
                        int64_t width, bool accumulate) {
   const __mmask16 m0 = column_mask(width, 0), m1 = column_mask(width, 1), m2 = column_mask(width, 2),
                   m3 = column_mask(width, 3);
   __m512 acc[kRows][4];
+#pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i) {
     float* ci = c + i * ldc;
     acc[i][0] = accumulate ? _mm512_maskz_loadu_ps(m0, ci) : _mm512_setzero_ps();
@@ -41,6 +44,7 @@ inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, i
     const __m512 b1 = _mm512_maskz_loadu_ps(m1, bp + 16);
     const __m512 b2 = _mm512_maskz_loadu_ps(m2, bp + 32);
     const __m512 b3 = _mm512_maskz_loadu_ps(m3, bp + 48);
+#pragma GCC unroll 8
     for (int i = 0; i < kRows; ++i) {
       const __m512 av = _mm512_set1_ps(a[i * lda + p]);
       acc[i][0] = _mm512_fmadd_ps(av, b0, acc[i][0]);
@@ -49,6 +53,7 @@ inline void sgemm_tile(int64_t k, const float* a, int64_t lda, const float* b, i
       acc[i][3] = _mm512_fmadd_ps(av, b3, acc[i][3]);
     }
   }
+#pragma GCC unroll 8
   for (int i = 0; i < kRows; ++i) {
     float* ci = c + i * ldc;
     _mm512_mask_storeu_ps(ci, m0, acc[i][0]);

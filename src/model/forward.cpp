@@ -229,16 +229,46 @@ void ForwardPass::linear_base(std::span<const LinearJob> jobs, const float* in, 
       if (t1 > t0) quantize(t0, t1);
     });
   }
-  // One pool round for every matmul: each thread takes its share of each matrix's rows.
-  active_->run([&](int ith, int nth) {
+  // One pool round for every matmul. A single token: each thread takes its share of each
+  // matrix's rows. A batch: threads take blocks of kBlockRows rows from a shared counter, so a
+  // thread that starts late or runs slower (a shared machine) does fewer, and the other is not
+  // left waiting at the end; each thread re-lays a matrix's activations once, on its first block.
+  if (n == 1) {
+    active_->run([&](int ith, int nth) {
+      std::vector<uint8_t>& scratch = s_->thread_matmul[static_cast<size_t>(ith)];
+      for (size_t j = 0; j < jobs.size(); ++j) {
+        int64_t r0, r1;
+        runtime::ThreadPool::split_range(args[j].out_stride, ith, nth, r0, r1);
+        if (r1 <= r0) continue;
+        const size_t bytes = quant::matmul_scratch_bytes(table, args[j]);
+        if (scratch.size() < bytes) scratch.resize(bytes);
+        quant::matmul(table, args[j], r0, r1, scratch);
+      }
+    });
+    return;
+  }
+  constexpr int64_t kBlockRows = 64;
+  int64_t first_block[kMaxLinearJobs + 1] = {0};  // blocks of jobs [0, j) come before job j's
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    first_block[j + 1] = first_block[j] + (args[j].out_stride + kBlockRows - 1) / kBlockRows;
+  }
+  std::atomic<int64_t> next{0};
+  active_->run([&](int ith, int) {
     std::vector<uint8_t>& scratch = s_->thread_matmul[static_cast<size_t>(ith)];
-    for (size_t j = 0; j < jobs.size(); ++j) {
-      int64_t r0, r1;
-      runtime::ThreadPool::split_range(args[j].out_stride, ith, nth, r0, r1);
-      if (r1 <= r0) continue;
-      const size_t bytes = quant::matmul_scratch_bytes(table, args[j]);
-      if (scratch.size() < bytes) scratch.resize(bytes);
-      quant::matmul(table, args[j], r0, r1, scratch);
+    size_t prepared = jobs.size();  // the job whose activations this thread's scratch holds
+    size_t j = 0;
+    for (int64_t b = next.fetch_add(1); b < first_block[jobs.size()]; b = next.fetch_add(1)) {
+      while (b >= first_block[j + 1]) ++j;
+      quant::MatmulArgs job = args[j];
+      if (prepared != j) {
+        const size_t bytes = quant::matmul_scratch_bytes(table, job);
+        if (scratch.size() < bytes) scratch.resize(bytes);
+        prepared = j;
+      } else {
+        job.acts_prepared = true;
+      }
+      const int64_t r0 = (b - first_block[j]) * kBlockRows;
+      quant::matmul(table, job, r0, std::min(job.out_stride, r0 + kBlockRows), scratch);
     }
   });
 }

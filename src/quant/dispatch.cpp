@@ -146,12 +146,14 @@ void matmul(const KernelTable& table, const MatmulArgs& args, int64_t row_begin,
     // GEMM kernels want 64-byte aligned scratch; use the caller's when it is big enough.
     const size_t bytes = matmul_scratch_bytes(table, args);
     std::vector<uint8_t> own;
+    MatmulArgs call = args;
     if (scratch.size() < bytes) {
       own.resize(bytes);
       scratch = own;
+      call.acts_prepared = false;  // a fresh buffer holds nothing yet
     }
     void* aligned = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
-    table.gemm[type](args, row_begin, row_end, aligned);
+    table.gemm[type](call, row_begin, row_end, aligned);
     return;
   }
   if (args.n_tokens == 1) {  // matvec (no GEMM for this type): nothing to reuse

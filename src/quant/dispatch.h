@@ -90,6 +90,10 @@ struct MatmulArgs {
   int64_t n_tokens;
   float* out;          // [n_tokens, out_stride]; element (t, r) at out[t * out_stride + r]
   int64_t out_stride;  // >= rows
+  // The caller's scratch already holds these activations as the GEMM re-lays them: the previous
+  // matmul() on this scratch had the same arguments apart from the row range. Kernels that re-lay
+  // activations then skip it, so a matrix can be done in many row blocks for the cost of one.
+  bool acts_prepared = false;
 };
 
 // Bytes of scratch matmul() wants for `args` (0 when its kernel needs none); the scratch holds

@@ -125,9 +125,48 @@ void fgemm_tile(const FGemmScratch& L, const uint8_t* scratch, int64_t t0, float
 // (Q8_0 family) or 4 (k-quants) vpdpbusd leave 16 whole block dots in 16 lanes, and the float work
 // of x86_vnni16.inl is done once per 16 blocks. A 4-row × 3-token tile keeps its 12 integer and
 // 12 float accumulators, 4 weight registers and one activation register in the 32 zmm registers.
-constexpr int kVRows = kGemmRows;
+constexpr int kVRows = kVnniRows;
 constexpr int kVTokens = 3;
-static_assert(kVTokens <= kGemmTokens, "result arrays are kGemmRows x kGemmTokens");
+
+static_assert(kVRows * kVTokens <= 16, "reduce_tile sums at most 16 accumulators");
+
+// The horizontal sums of a tile's float accumulators, all at once: out[4 t + r] = the sum of
+// acc[r][t]'s 16 lanes. Each sum pairs lanes exactly as _mm512_reduce_add_ps does (i + (i + 8),
+// then + 4, then + 2, then lane 0 + lane 1), so it equals the matvec kernels' reduction bit for bit,
+// at 45 shuffles and adds for the whole tile instead of about 8 per accumulator.
+template <int R, int T>
+void reduce_tile(const __m512 (&acc)[R][T], float* out) {
+  __m512 v[16];  // v[T r + t] = acc[r][t]; zeros elsewhere
+  for (int i = 0; i < 16; ++i) v[i] = _mm512_setzero_ps();
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) v[T * r + t] = acc[r][t];
+  }
+  __m512 halves[8];  // lanes 0..7: v[2p] folded to 8 lanes (i + (i + 8)); lanes 8..15: v[2p + 1]
+  for (int p = 0; p < 8; ++p) {
+    halves[p] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], 0x44),
+                              _mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], 0xee));
+  }
+  __m512 quarters[4];  // 128-bit chunk c: v[4q + c] folded to 4 lanes (i + (i + 4))
+  for (int q = 0; q < 4; ++q) {
+    quarters[q] = _mm512_add_ps(_mm512_shuffle_f32x4(halves[2 * q], halves[2 * q + 1], 0x88),
+                                _mm512_shuffle_f32x4(halves[2 * q], halves[2 * q + 1], 0xdd));
+  }
+  __m512 pairs[2];  // chunk c, lanes 0-1: v[8s + c] folded to 2 lanes (i + (i + 2)); lanes 2-3: v[8s + 4 + c]
+  for (int s = 0; s < 2; ++s) {
+    pairs[s] = _mm512_add_ps(_mm512_shuffle_ps(quarters[2 * s], quarters[2 * s + 1], 0x44),
+                             _mm512_shuffle_ps(quarters[2 * s], quarters[2 * s + 1], 0xee));
+  }
+  // chunk c, lane l: v[4l + c] (lane 0 + lane 1)
+  alignas(64) float sums[16];
+  _mm512_store_ps(
+      sums, _mm512_add_ps(_mm512_shuffle_ps(pairs[0], pairs[1], 0x88), _mm512_shuffle_ps(pairs[0], pairs[1], 0xdd)));
+  for (int r = 0; r < R; ++r) {
+    for (int t = 0; t < T; ++t) {
+      const int i = T * r + t;
+      out[kVRows * t + r] = sums[4 * (i % 4) + i / 4];
+    }
+  }
+}
 
 // Operands into the transposed order with permutes (a gather per register would cost 16 loads).
 // Q8_0 family: p[q] holds blocks 2q and 2q + 1 (8 words each); out[s] lane j = word s of block j.
@@ -200,10 +239,10 @@ void vq8_decode_rows(const Block* w, int rows, const VnniQ8Scratch& L, uint8_t* 
         pairs[j / 2] = join256(q[0], q[1]);
       }
       transpose_blocks(pairs, steps);
-      const size_t slot = static_cast<size_t>(g * kGemmRows + r);
+      const size_t slot = static_cast<size_t>(g * kVRows + r);
       __m512i sum = _mm512_setzero_si512();
       for (int step = 0; step < 8; ++step) {
-        _mm512_store_si512(scratch + L.w_q + ((g * 8 + step) * kGemmRows + r) * 64, steps[step]);
+        _mm512_store_si512(scratch + L.w_q + ((g * 8 + step) * kVRows + r) * 64, steps[step]);
         sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), steps[step]);
       }
       _mm512_store_si512(scratch + L.w_corr + slot * 64,
@@ -224,16 +263,16 @@ void group_dots(const VnniQ8Scratch& L, const uint8_t* scratch, int64_t t0, int6
       return _mm256_load_si256(reinterpret_cast<const __m256i*>(p));
     }
   };
-  const uint8_t* w_g = scratch + L.w_q + g * 8 * kGemmRows * 64;  // [8 steps][kGemmRows][64]
-  const int64_t a_stride = L.ng * 512;                            // bytes between tokens
+  const uint8_t* w_g = scratch + L.w_q + g * 8 * kVRows * 64;  // [8 steps][kVRows][64]
+  const int64_t a_stride = L.ng * 512;                         // bytes between tokens
   const uint8_t* a_g = scratch + L.act_u + t0 * a_stride + g * 512;
   for (int r = 0; r < R; ++r) {
-    const V corr = load(scratch + L.w_corr + (g * kGemmRows + r) * 64);
+    const V corr = load(scratch + L.w_corr + (g * kVRows + r) * 64);
     for (int t = 0; t < T; ++t) isum[r][t] = corr;
   }
   for (int step = 0; step < 8; ++step) {
     V w[R];
-    for (int r = 0; r < R; ++r) w[r] = load(w_g + (step * kGemmRows + r) * 64);
+    for (int r = 0; r < R; ++r) w[r] = load(w_g + (step * kVRows + r) * 64);
     for (int t = 0; t < T; ++t) {
       const V u = load(a_g + t * a_stride + 64 * step);
       for (int r = 0; r < R; ++r) {
@@ -249,7 +288,7 @@ void group_dots(const VnniQ8Scratch& L, const uint8_t* scratch, int64_t t0, int6
 
 template <int R, int T>
 struct VQ8Tile {
-  static void run(const VnniQ8Scratch& L, const uint8_t* scratch, int64_t t0, float (&result)[kGemmRows][kGemmTokens]) {
+  static void run(const VnniQ8Scratch& L, const uint8_t* scratch, int64_t t0, float* result) {
     const auto* ws = reinterpret_cast<const float*>(scratch + L.w_s);
     const auto* as = reinterpret_cast<const float*>(scratch + L.act_s);
     __m512 acc[R][T];
@@ -268,15 +307,13 @@ struct VQ8Tile {
         }
       }
       for (int r = 0; r < R; ++r) {
-        const __m512 w_scale = _mm512_load_ps(ws + (g * kGemmRows + r) * 16);
+        const __m512 w_scale = _mm512_load_ps(ws + (g * kVRows + r) * 16);
         for (int t = 0; t < T; ++t) {
           acc[r][t] = q8_group_step(acc[r][t], isum[r][t], w_scale, _mm512_load_ps(as + ((t0 + t) * L.ng + g) * 16));
         }
       }
     }
-    for (int r = 0; r < R; ++r) {
-      for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
-    }
+    reduce_tile(acc, result);
   }
 };
 
@@ -296,9 +333,9 @@ template <int kSteps>
 void store_weight_group(const VnniKScratch& L, uint8_t* scratch, int64_t g, int r, const __m512i (&steps)[kSteps],
                         __m512 scale, __m512 offset) {
   for (int step = 0; step < kSteps; ++step) {
-    _mm512_store_si512(scratch + L.w_q + ((g * kSteps + step) * kGemmRows + r) * 64, steps[step]);
+    _mm512_store_si512(scratch + L.w_q + ((g * kSteps + step) * kVRows + r) * 64, steps[step]);
   }
-  const size_t slot = static_cast<size_t>(g * kGemmRows + r);
+  const size_t slot = static_cast<size_t>(g * kVRows + r);
   _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_s) + slot * 16, scale);
   _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_m) + slot * 16, offset);
 }
@@ -374,14 +411,45 @@ void vk32_prepare_acts(const MatmulArgs& args, const VnniKScratch& L, uint8_t* s
   }
 }
 
+// A pair's Q4_K quants straight from the packed nibbles into step order: the same registers as
+// transpose_blocks(decode_q4_k_pair(...).q) with 12 permutes instead of 64. Step s, lanes 2m and
+// 2m + 1 = the low and high nibbles (sub-blocks 2m, 2m + 1 of the pair) of dword s of the pair's
+// m-th 32-byte chunk of quants (chunks 0-3: the first super-block).
+inline void q4_k_pair_steps(const BlockQ4_K& b0, const BlockQ4_K* b1, __m512i (&steps)[8]) {
+  // Per super-block, lane 4 (s % 4) + c = dword s of chunk c: [0] for steps 0-3, [1] for steps 4-7.
+  const __m512i first_steps = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25, 2, 10, 18, 26, 3, 11, 19, 27);
+  const __m512i later_steps = _mm512_add_epi32(first_steps, _mm512_set1_epi32(4));
+  __m512i by_step[2][2];  // [super-block][steps 0-3 | 4-7]
+  for (int h = 0; h < 2; ++h) {
+    const BlockQ4_K* b = h == 0 ? &b0 : b1;
+    if (b == nullptr) {
+      by_step[h][0] = by_step[h][1] = _mm512_setzero_si512();
+      continue;
+    }
+    const __m512i low = _mm512_loadu_si512(b->qs), high = _mm512_loadu_si512(b->qs + 64);
+    by_step[h][0] = _mm512_permutex2var_epi32(low, first_steps, high);
+    by_step[h][1] = _mm512_permutex2var_epi32(low, later_steps, high);
+  }
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  for (int s = 0; s < 8; ++s) {
+    const int at = 4 * (s % 4);  // each chunk's dword twice: once per nibble
+    const __m512i pick = _mm512_setr_epi32(at, at, at + 1, at + 1, at + 2, at + 2, at + 3, at + 3, 16 + at, 16 + at,
+                                           17 + at, 17 + at, 18 + at, 18 + at, 19 + at, 19 + at);
+    const __m512i both = _mm512_permutex2var_epi32(by_step[0][s / 4], pick, by_step[1][s / 4]);
+    steps[s] = _mm512_and_si512(_mm512_mask_srli_epi32(both, 0xaaaa, both, 4), low4);
+  }
+}
+
 void vk32_decode_rows(const BlockQ4_K* w, int rows, const VnniKScratch& L, uint8_t* scratch) {
   for (int r = 0; r < rows; ++r) {
     const BlockQ4_K* row = w + r * L.ns;
     for (int64_t p = 0; p < L.ng; ++p) {
-      const K32Pair s = decode_q4_k_pair(row[2 * p], second_of_pair(row, L.ns, p));
+      const bool has_second = 2 * p + 1 < L.ns;
       __m512i steps[8];
-      transpose_blocks(s.q, steps);
-      store_weight_group(L, scratch, p, r, steps, s.scale, s.offset);
+      q4_k_pair_steps(row[2 * p], has_second ? row + 2 * p + 1 : nullptr, steps);
+      __m512 scale, offset;
+      q4_k_pair_scales(row[2 * p], row[has_second ? 2 * p + 1 : 2 * p], has_second, scale, offset);
+      store_weight_group(L, scratch, p, r, steps, scale, offset);
     }
   }
 }
@@ -392,8 +460,7 @@ template <int kSteps>
 struct VKTiles {
   template <int R, int T>
   struct Tile {
-    static void run(const VnniKScratch& L, const uint8_t* scratch, int64_t t0,
-                    float (&result)[kGemmRows][kGemmTokens]) {
+    static void run(const VnniKScratch& L, const uint8_t* scratch, int64_t t0, float* result) {
       const auto* ws = reinterpret_cast<const float*>(scratch + L.w_s);
       const auto* wm = reinterpret_cast<const float*>(scratch + L.w_m);
       const auto* ad = reinterpret_cast<const float*>(scratch + L.act_d);
@@ -404,7 +471,7 @@ struct VKTiles {
       }
       const int64_t a_stride = L.ng * L.group_bytes;  // bytes between tokens' quants
       for (int64_t g = 0; g < L.ng; ++g) {
-        const uint8_t* w_g = scratch + L.w_q + g * kSteps * kGemmRows * 64;  // [kSteps][kGemmRows][64]
+        const uint8_t* w_g = scratch + L.w_q + g * kSteps * kVRows * 64;  // [kSteps][kVRows][64]
         const uint8_t* a_g = scratch + L.act_q + t0 * a_stride + g * L.group_bytes;
         __m512i isum[R][T];
         for (int r = 0; r < R; ++r) {
@@ -412,15 +479,15 @@ struct VKTiles {
         }
         for (int step = 0; step < kSteps; ++step) {
           __m512i w[R];
-          for (int r = 0; r < R; ++r) w[r] = _mm512_load_si512(w_g + (step * kGemmRows + r) * 64);
+          for (int r = 0; r < R; ++r) w[r] = _mm512_load_si512(w_g + (step * kVRows + r) * 64);
           for (int t = 0; t < T; ++t) {
             const __m512i y = _mm512_load_si512(a_g + t * a_stride + 64 * step);
             for (int r = 0; r < R; ++r) isum[r][t] = _mm512_dpbusd_epi32(isum[r][t], w[r], y);
           }
         }
         for (int r = 0; r < R; ++r) {
-          const __m512 w_scale = _mm512_load_ps(ws + (g * kGemmRows + r) * 16);
-          const __m512 w_offset = _mm512_load_ps(wm + (g * kGemmRows + r) * 16);
+          const __m512 w_scale = _mm512_load_ps(ws + (g * kVRows + r) * 16);
+          const __m512 w_offset = _mm512_load_ps(wm + (g * kVRows + r) * 16);
           for (int t = 0; t < T; ++t) {
             const int64_t slot = (t0 + t) * L.ng + g;
             acc[r][t] = k_super_step(acc[r][t], isum[r][t], w_scale, w_offset, _mm512_load_ps(ad + slot * 16),
@@ -428,25 +495,19 @@ struct VKTiles {
           }
         }
       }
-      for (int r = 0; r < R; ++r) {
-        for (int t = 0; t < T; ++t) result[r][t] = _mm512_reduce_add_ps(acc[r][t]);
-      }
+      reduce_tile(acc, result);
     }
   };
 };
 
 // Runs Tile<R, T>::run(args...) for rows <= kVRows, tokens <= kVTokens.
-template <template <int, int> class Tile, class... Args>
+template <template <int, int> class Tile, int R = kVRows, int T = kVTokens, class... Args>
 void run_vnni_tile(int rows, int tokens, Args&&... args) {
-  auto for_rows = [&]<int R>() {
-    if (tokens == 3) return Tile<R, 3>::run(args...);
-    if (tokens == 2) return Tile<R, 2>::run(args...);
-    return Tile<R, 1>::run(args...);
-  };
-  if (rows == 4) return for_rows.template operator()<4>();
-  if (rows == 3) return for_rows.template operator()<3>();
-  if (rows == 2) return for_rows.template operator()<2>();
-  for_rows.template operator()<1>();
+  if (rows == R && tokens == T) return Tile<R, T>::run(args...);
+  if constexpr (T > 1) {
+    if (rows == R) return run_vnni_tile<Tile, R, T - 1>(rows, tokens, args...);
+  }
+  if constexpr (R > 1) return run_vnni_tile<Tile, R - 1, T>(rows, tokens, args...);
 }
 
 // Tokens in chunks whose re-laid activations stay in L2 (1 MiB of this core's 2 MiB); within a
@@ -457,7 +518,7 @@ void vnni_gemm_loop(const MatmulArgs& args, int64_t row_begin, int64_t row_end, 
   constexpr size_t kChunkBytes = size_t{1} << 20;
   int64_t chunk = static_cast<int64_t>(kChunkBytes / act_bytes_per_token);
   chunk = chunk < kVTokens ? kVTokens : chunk / kVTokens * kVTokens;
-  float result[kGemmRows][kGemmTokens];
+  float result[kVRows * kVTokens];  // [token][kVRows]: a tile's sums (reduce_tile)
   for (int64_t c0 = 0; c0 < args.n_tokens; c0 += chunk) {
     const int64_t c1 = args.n_tokens - c0 < chunk ? args.n_tokens : c0 + chunk;
     for (int64_t r0 = row_begin; r0 < row_end; r0 += kVRows) {
@@ -467,7 +528,7 @@ void vnni_gemm_loop(const MatmulArgs& args, int64_t row_begin, int64_t row_end, 
         const int tokens = static_cast<int>(c1 - t0 < kVTokens ? c1 - t0 : kVTokens);
         tile(rows, tokens, t0, result);
         for (int t = 0; t < tokens; ++t) {
-          for (int r = 0; r < rows; ++r) args.out[(t0 + t) * args.out_stride + r0 + r] = result[r][t];
+          for (int r = 0; r < rows; ++r) args.out[(t0 + t) * args.out_stride + r0 + r] = result[kVRows * t + r];
         }
       }
     }
@@ -478,26 +539,24 @@ template <class Block, auto kDecode, auto kScale>
 void vgemm_q8_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
   auto* scratch = static_cast<uint8_t*>(scratch_ptr);
   const VnniQ8Scratch L = vnni_q8_scratch_layout(args.k, args.n_tokens);
-  vq8_prepare_acts(args, L, scratch);
+  if (!args.acts_prepared) vq8_prepare_acts(args, L, scratch);
   const auto* weights = static_cast<const Block*>(args.weights);
   vnni_gemm_loop(
       args, row_begin, row_end, static_cast<size_t>(L.ng) * (512 + 64),
       [&](int64_t r0, int rows) { vq8_decode_rows<Block, kDecode, kScale>(weights + r0 * L.nb, rows, L, scratch); },
-      [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
-        run_vnni_tile<VQ8Tile>(rows, tokens, L, scratch, t0, out);
-      });
+      [&](int rows, int tokens, int64_t t0, float* out) { run_vnni_tile<VQ8Tile>(rows, tokens, L, scratch, t0, out); });
 }
 
 template <class Block, auto kDecodeVec>
 void vgemm_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
   auto* scratch = static_cast<uint8_t*>(scratch_ptr);
   const VnniKScratch L = vnni_k_scratch_layout(args.k, args.n_tokens, 1);
-  vk_prepare_acts(args, L, scratch);
+  if (!args.acts_prepared) vk_prepare_acts(args, L, scratch);
   const auto* weights = static_cast<const Block*>(args.weights);
   vnni_gemm_loop(
       args, row_begin, row_end, static_cast<size_t>(L.ng) * (L.group_bytes + 128),
       [&](int64_t r0, int rows) { vk_decode_rows<Block, kDecodeVec>(weights + r0 * L.ns, rows, L, scratch); },
-      [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
+      [&](int rows, int tokens, int64_t t0, float* out) {
         run_vnni_tile<VKTiles<4>::Tile>(rows, tokens, L, scratch, t0, out);
       });
 }
@@ -505,12 +564,12 @@ void vgemm_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, 
 void vgemm_q4_k(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
   auto* scratch = static_cast<uint8_t*>(scratch_ptr);
   const VnniKScratch L = vnni_k_scratch_layout(args.k, args.n_tokens, 2);
-  vk32_prepare_acts(args, L, scratch);
+  if (!args.acts_prepared) vk32_prepare_acts(args, L, scratch);
   const auto* weights = static_cast<const BlockQ4_K*>(args.weights);
   vnni_gemm_loop(
       args, row_begin, row_end, static_cast<size_t>(L.ng) * (L.group_bytes + 128),
       [&](int64_t r0, int rows) { vk32_decode_rows(weights + r0 * L.ns, rows, L, scratch); },
-      [&](int rows, int tokens, int64_t t0, float(&out)[kGemmRows][kGemmTokens]) {
+      [&](int rows, int tokens, int64_t t0, float* out) {
         run_vnni_tile<VKTiles<8>::Tile>(rows, tokens, L, scratch, t0, out);
       });
 }

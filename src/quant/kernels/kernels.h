@@ -21,6 +21,7 @@ void register_avx512_activation_quantizers(KernelTable& table);  // activation_q
 // the kernel can take them two at a time (512 bits). `static`: each TU computes its own copy.
 constexpr int kGemmRows = 4;
 constexpr int kGemmTokens = 4;
+constexpr int kVnniRows = 4;  // weight rows per tile of the AVX-512 VNNI GEMM (its scratch below)
 struct GemmScratch {
   int64_t nb = 0;      // 32-element blocks per row
   int64_t nb_pad = 0;  // nb rounded up to even
@@ -112,9 +113,9 @@ struct VnniQ8Scratch {
   int64_t ng = 0;     // groups of 16 blocks per row, the last one zero-padded
   size_t act_u = 0;   // [n_tokens, ng, 8 steps, 16 blocks, 4] u8: y + 128 (128 in padding)
   size_t act_s = 0;   // [n_tokens, ng, 16] f32 block scales (0 in padding)
-  size_t w_q = 0;     // [ng, 8 steps, kGemmRows, 16, 4] i8 weights (0 in padding; a tile's rows side by side)
-  size_t w_s = 0;     // [ng, kGemmRows, 16] f32 block scales (0 in padding)
-  size_t w_corr = 0;  // [ng, kGemmRows, 16] i32: -128 * sum of the block's weights
+  size_t w_q = 0;     // [ng, 8 steps, kVnniRows, 16, 4] i8 weights (0 in padding; a tile's rows side by side)
+  size_t w_s = 0;     // [ng, kVnniRows, 16] f32 block scales (0 in padding)
+  size_t w_corr = 0;  // [ng, kVnniRows, 16] i32: -128 * sum of the block's weights
   size_t total = 0;
 };
 static inline VnniQ8Scratch vnni_q8_scratch_layout(int64_t k, int64_t n_tokens) {
@@ -129,9 +130,9 @@ static inline VnniQ8Scratch vnni_q8_scratch_layout(int64_t k, int64_t n_tokens) 
   };
   s.act_u = take(n_tokens * s.ng * 512);
   s.act_s = take(n_tokens * s.ng * 64);
-  s.w_q = take(kGemmRows * s.ng * 512);
-  s.w_s = take(kGemmRows * s.ng * 64);
-  s.w_corr = take(kGemmRows * s.ng * 64);
+  s.w_q = take(kVnniRows * s.ng * 512);
+  s.w_s = take(kVnniRows * s.ng * 64);
+  s.w_corr = take(kVnniRows * s.ng * 64);
   s.total = offset;
   return s;
 }
@@ -147,9 +148,9 @@ struct VnniKScratch {
   size_t act_q = 0;         // [n_tokens, ng, steps, 16 lanes, 4] i8 (0 in padding)
   size_t act_d = 0;         // [n_tokens, ng, 16] f32: the lane's super-block scale d (0 in padding)
   size_t act_sum = 0;       // [n_tokens, ng, 16] f32: d * (sum of the lane's quants)
-  size_t w_q = 0;           // [ng, steps, kGemmRows, 16, 4] u8 (a tile's rows side by side)
-  size_t w_s = 0;           // [ng, kGemmRows, 16] f32 lane scales
-  size_t w_m = 0;           // [ng, kGemmRows, 16] f32 lane offsets
+  size_t w_q = 0;           // [ng, steps, kVnniRows, 16, 4] u8 (a tile's rows side by side)
+  size_t w_s = 0;           // [ng, kVnniRows, 16] f32 lane scales
+  size_t w_m = 0;           // [ng, kVnniRows, 16] f32 lane offsets
   size_t total = 0;
 };
 static inline VnniKScratch vnni_k_scratch_layout(int64_t k, int64_t n_tokens, int64_t supers_per_group) {
@@ -166,9 +167,9 @@ static inline VnniKScratch vnni_k_scratch_layout(int64_t k, int64_t n_tokens, in
   s.act_q = take(n_tokens * s.ng * s.group_bytes);
   s.act_d = take(n_tokens * s.ng * 64);
   s.act_sum = take(n_tokens * s.ng * 64);
-  s.w_q = take(kGemmRows * s.ng * s.group_bytes);
-  s.w_s = take(kGemmRows * s.ng * 64);
-  s.w_m = take(kGemmRows * s.ng * 64);
+  s.w_q = take(kVnniRows * s.ng * s.group_bytes);
+  s.w_s = take(kVnniRows * s.ng * 64);
+  s.w_m = take(kVnniRows * s.ng * 64);
   s.total = offset;
   return s;
 }

@@ -53,7 +53,7 @@ void gemm_float(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void
   const auto* weights = static_cast<const uint8_t*>(args.weights);
   auto* act_f = reinterpret_cast<float*>(scratch + L.act);
   auto* w_f = reinterpret_cast<float*>(scratch + L.w);
-  for (int64_t t = 0; t < args.n_tokens; ++t) {
+  for (int64_t t = 0; !args.acts_prepared && t < args.n_tokens; ++t) {
     widen_row<kType>(acts + t * args.k * elem, args.k, L.k_pad, act_f + t * L.k_pad);
   }
   gemm_loop<kRows, kTokens>(

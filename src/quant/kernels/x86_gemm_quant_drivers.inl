@@ -22,7 +22,7 @@ template <class Block, auto kDecode, auto kScale>
 void gemm_q8_0_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
   auto* scratch = static_cast<uint8_t*>(scratch_ptr);
   const GemmScratch L = gemm_scratch_layout(args.k, args.n_tokens);
-  gemm_prepare_acts(args, L, scratch);
+  if (!args.acts_prepared) gemm_prepare_acts(args, L, scratch);
   const auto* weights = static_cast<const Block*>(args.weights);
   gemm_loop<kRows, kTokens>(
       args, row_begin, row_end, static_cast<size_t>(L.nb_pad) * 64,  // 32 quant bytes + 32 scale bytes per block
@@ -36,7 +36,7 @@ template <class Block, auto kDecode>
 void gemm_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
   auto* scratch = static_cast<uint8_t*>(scratch_ptr);
   const KGemmScratch L = kgemm_scratch_layout(args.k, args.n_tokens);
-  kgemm_prepare_acts(args, L, scratch);
+  if (!args.acts_prepared) kgemm_prepare_acts(args, L, scratch);
   const auto* weights = static_cast<const Block*>(args.weights);
   gemm_loop<kRows, kTokens>(
       args, row_begin, row_end, static_cast<size_t>(args.k) * 2,  // quants + per-group sums

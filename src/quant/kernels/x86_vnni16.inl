@@ -99,13 +99,8 @@ struct K32Pair {
   __m512 scale, offset;
 };
 
-// One super-block: quants into q[0..3], the 8 sub-block scales d * sc[j] and offsets dmin * m[j].
-inline void decode_q4_k_sub(const BlockQ4_K& b, __m512i* q, __m256& scale, __m256& offset) {
-  const __m512i low4 = _mm512_set1_epi8(0x0f);
-  for (int c = 0; c < 4; ++c) {
-    const __m256i packed = load256(b.qs + 32 * c);
-    q[c] = _mm512_and_si512(join256(packed, _mm256_srli_epi16(packed, 4)), low4);
-  }
+// The 8 sub-block scales d * sc[j] and offsets dmin * m[j] of one super-block.
+inline void q4_k_sub_scales(const BlockQ4_K& b, __m256& scale, __m256& offset) {
   // The 6-bit scales and mins of the 8 sub-blocks of 32, four at a time (as q4k_scale_min reads them).
   uint32_t u[3];
   std::memcpy(u, b.scales, sizeof u);
@@ -120,18 +115,35 @@ inline void decode_q4_k_sub(const BlockQ4_K& b, __m512i* q, __m256& scale, __m25
   offset = _mm256_mul_ps(_mm256_set1_ps(f16(b.dmin)), mn);
 }
 
+// Scales and offsets of a pair; zeros for the second half when it has no second super-block
+// (`b1` is then any readable block: GCC 12 misreads a null check here as an out-of-bounds read).
+inline void q4_k_pair_scales(const BlockQ4_K& b0, const BlockQ4_K& b1, bool has_second, __m512& scale, __m512& offset) {
+  __m256 s0, o0, s1, o1;
+  q4_k_sub_scales(b0, s0, o0);
+  q4_k_sub_scales(b1, s1, o1);
+  if (!has_second) s1 = o1 = _mm256_setzero_ps();
+  scale = join256_ps(s0, s1);
+  offset = join256_ps(o0, o1);
+}
+
+// One super-block's quants into q[0..3].
+inline void decode_q4_k_sub(const BlockQ4_K& b, __m512i* q) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  for (int c = 0; c < 4; ++c) {
+    const __m256i packed = load256(b.qs + 32 * c);
+    q[c] = _mm512_and_si512(join256(packed, _mm256_srli_epi16(packed, 4)), low4);
+  }
+}
+
 inline K32Pair decode_q4_k_pair(const BlockQ4_K& b0, const BlockQ4_K* b1) {
   K32Pair s;
-  __m256 scale[2], offset[2];
-  decode_q4_k_sub(b0, s.q, scale[0], offset[0]);
+  decode_q4_k_sub(b0, s.q);
   if (b1 != nullptr) {
-    decode_q4_k_sub(*b1, s.q + 4, scale[1], offset[1]);
+    decode_q4_k_sub(*b1, s.q + 4);
   } else {
     for (int c = 4; c < 8; ++c) s.q[c] = _mm512_setzero_si512();
-    scale[1] = offset[1] = _mm256_setzero_ps();
   }
-  s.scale = join256_ps(scale[0], scale[1]);
-  s.offset = join256_ps(offset[0], offset[1]);
+  q4_k_pair_scales(b0, b1 != nullptr ? *b1 : b0, b1 != nullptr, s.scale, s.offset);
   return s;
 }
 

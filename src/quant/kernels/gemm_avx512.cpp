@@ -340,7 +340,9 @@ void store_weight_group(const VnniKScratch& L, uint8_t* scratch, int64_t g, int 
   _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_m) + slot * 16, offset);
 }
 
-// Q8_K activations: quants in transposed order, per lane the super-block d and d * bsum of the group.
+// Q8_K activations: quants in transposed order, per lane the super-block d and d * bsum of the
+// group, or for a zero-point type (kZeroPoint > 0) the integer -z * bsum (stored in act_sum's place).
+template <int kZeroPoint>
 void vk_prepare_acts(const MatmulArgs& args, const VnniKScratch& L, uint8_t* scratch) {
   const auto* acts = static_cast<const BlockQ8_K*>(args.acts);
   for (int64_t t = 0; t < args.n_tokens; ++t) {
@@ -351,7 +353,8 @@ void vk_prepare_acts(const MatmulArgs& args, const VnniKScratch& L, uint8_t* scr
                                  _mm512_loadu_si512(a.qs + 128), _mm512_loadu_si512(a.qs + 192)};
       __m512i steps[4];
       transpose_groups(groups, steps);
-      store_act_group(L, scratch, slot, steps, _mm512_set1_ps(a.d), q8k_group_sums(a));
+      const __m512 sums = kZeroPoint != 0 ? _mm512_castsi512_ps(q8k_group_zero_corr(a, kZeroPoint)) : q8k_group_sums(a);
+      store_act_group(L, scratch, slot, steps, _mm512_set1_ps(a.d), sums);
     }
   }
 }
@@ -455,8 +458,9 @@ void vk32_decode_rows(const BlockQ4_K* w, int rows, const VnniKScratch& L, uint8
 }
 
 // The k-quant tile over either lane-group layout: kSteps vpdpbusd steps per lane group (4 for one
-// super-block, 8 for a Q4_K pair), then one float step per lane group.
-template <int kSteps>
+// super-block, 8 for a Q4_K pair), then one float step per lane group; a zero-point type
+// (kZeroPoint > 0) starts its integer sums at -z * bsum instead of subtracting float offsets.
+template <int kSteps, int kZeroPoint = 0>
 struct VKTiles {
   template <int R, int T>
   struct Tile {
@@ -474,8 +478,10 @@ struct VKTiles {
         const uint8_t* w_g = scratch + L.w_q + g * kSteps * kVRows * 64;  // [kSteps][kVRows][64]
         const uint8_t* a_g = scratch + L.act_q + t0 * a_stride + g * L.group_bytes;
         __m512i isum[R][T];
-        for (int r = 0; r < R; ++r) {
-          for (int t = 0; t < T; ++t) isum[r][t] = _mm512_setzero_si512();
+        for (int t = 0; t < T; ++t) {
+          const __m512i start =
+              kZeroPoint != 0 ? _mm512_load_si512(asum + ((t0 + t) * L.ng + g) * 16) : _mm512_setzero_si512();
+          for (int r = 0; r < R; ++r) isum[r][t] = start;
         }
         for (int step = 0; step < kSteps; ++step) {
           __m512i w[R];
@@ -490,8 +496,12 @@ struct VKTiles {
           const __m512 w_offset = _mm512_load_ps(wm + (g * kVRows + r) * 16);
           for (int t = 0; t < T; ++t) {
             const int64_t slot = (t0 + t) * L.ng + g;
-            acc[r][t] = k_super_step(acc[r][t], isum[r][t], w_scale, w_offset, _mm512_load_ps(ad + slot * 16),
-                                     _mm512_load_ps(asum + slot * 16));
+            if constexpr (kZeroPoint != 0) {
+              acc[r][t] = q8_group_step(acc[r][t], isum[r][t], w_scale, _mm512_load_ps(ad + slot * 16));
+            } else {
+              acc[r][t] = k_super_step(acc[r][t], isum[r][t], w_scale, w_offset, _mm512_load_ps(ad + slot * 16),
+                                       _mm512_load_ps(asum + slot * 16));
+            }
           }
         }
       }
@@ -547,17 +557,17 @@ void vgemm_q8_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end,
       [&](int rows, int tokens, int64_t t0, float* out) { run_vnni_tile<VQ8Tile>(rows, tokens, L, scratch, t0, out); });
 }
 
-template <class Block, auto kDecodeVec>
+template <class Block, auto kDecodeVec, int kZeroPoint>
 void vgemm_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* scratch_ptr) {
   auto* scratch = static_cast<uint8_t*>(scratch_ptr);
   const VnniKScratch L = vnni_k_scratch_layout(args.k, args.n_tokens, 1);
-  if (!args.acts_prepared) vk_prepare_acts(args, L, scratch);
+  if (!args.acts_prepared) vk_prepare_acts<kZeroPoint>(args, L, scratch);
   const auto* weights = static_cast<const Block*>(args.weights);
   vnni_gemm_loop(
       args, row_begin, row_end, static_cast<size_t>(L.ng) * (L.group_bytes + 128),
       [&](int64_t r0, int rows) { vk_decode_rows<Block, kDecodeVec>(weights + r0 * L.ns, rows, L, scratch); },
       [&](int rows, int tokens, int64_t t0, float* out) {
-        run_vnni_tile<VKTiles<4>::Tile>(rows, tokens, L, scratch, t0, out);
+        run_vnni_tile<VKTiles<4, kZeroPoint>::template Tile>(rows, tokens, L, scratch, t0, out);
       });
 }
 
@@ -584,12 +594,12 @@ void register_avx512_gemm_kernels(KernelTable& table) {
   set(TensorType::kQ8_0, vgemm_q8_family<BlockQ8_0, decode_q8_0, scale_d<BlockQ8_0>>);
   set(TensorType::kIQ4_NL, vgemm_q8_family<BlockIQ4_NL, decode_iq4_nl, scale_d<BlockIQ4_NL>>);
   set(TensorType::kMXFP4, vgemm_q8_family<BlockMXFP4, decode_mxfp4, scale_mxfp4>);
-  set(TensorType::kQ2_K, vgemm_k_family<BlockQ2_K, decode_k_scalar<BlockQ2_K, kdecode_q2_k>>);
-  set(TensorType::kQ3_K, vgemm_k_family<BlockQ3_K, decode_k_scalar<BlockQ3_K, kdecode_q3_k>>);
+  set(TensorType::kQ2_K, vgemm_k_family<BlockQ2_K, decode_k_scalar<BlockQ2_K, kdecode_q2_k>, 0>);
+  set(TensorType::kQ3_K, vgemm_k_family<BlockQ3_K, decode_k_scalar<BlockQ3_K, kdecode_q3_k>, 4>);
   set(TensorType::kQ4_K, vgemm_q4_k);
-  set(TensorType::kQ5_K, vgemm_k_family<BlockQ5_K, decode_k_scalar<BlockQ5_K, kdecode_q5_k>>);
-  set(TensorType::kQ6_K, vgemm_k_family<BlockQ6_K, decode_q6_k_vec>);
-  set(TensorType::kIQ4_XS, vgemm_k_family<BlockIQ4_XS, decode_k_scalar<BlockIQ4_XS, kdecode_iq4_xs>>);
+  set(TensorType::kQ5_K, vgemm_k_family<BlockQ5_K, decode_k_scalar<BlockQ5_K, kdecode_q5_k>, 0>);
+  set(TensorType::kQ6_K, vgemm_k_family<BlockQ6_K, decode_q6_k_vec, 32>);
+  set(TensorType::kIQ4_XS, vgemm_k_family<BlockIQ4_XS, decode_k_scalar<BlockIQ4_XS, kdecode_iq4_xs>, 128>);
 }
 
 }  // namespace tessera::quant::isa_kernels

@@ -147,7 +147,7 @@ struct VnniKScratch {
   int64_t group_bytes = 0;  // quants per lane group: 256 * supers_per_group
   size_t act_q = 0;         // [n_tokens, ng, steps, 16 lanes, 4] i8 (0 in padding)
   size_t act_d = 0;         // [n_tokens, ng, 16] f32: the lane's super-block scale d (0 in padding)
-  size_t act_sum = 0;       // [n_tokens, ng, 16] f32: d * (sum of the lane's quants)
+  size_t act_sum = 0;       // [n_tokens, ng, 16] f32: d * (sum of the lane's quants); zero-point types: i32 -z * sum
   size_t w_q = 0;           // [ng, steps, kVnniRows, 16, 4] u8 (a tile's rows side by side)
   size_t w_s = 0;           // [ng, kVnniRows, 16] f32 lane scales
   size_t w_m = 0;           // [ng, kVnniRows, 16] f32 lane offsets

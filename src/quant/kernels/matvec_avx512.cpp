@@ -90,8 +90,8 @@ void matvec_q8_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end
   }
 }
 
-// ---- k-quants: one super-block per step, one lane per group of 16 ----
-template <class Block, auto kDecodeVec>
+// ---- k-quants: one super-block per step, one lane per group of 16 (kZeroPoint: see x86_vnni16.inl) ----
+template <class Block, auto kDecodeVec, int kZeroPoint>
 void matvec_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* /*scratch*/) {
   const int64_t ns = args.k / 256;
   const auto* w = static_cast<const Block*>(args.weights);
@@ -106,7 +106,12 @@ void matvec_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end,
       for (int c = 0; c < 4; ++c) {
         p[c] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), s.q[c], _mm512_loadu_si512(a[sb].qs + 64 * c));
       }
-      acc = k_super_step(acc, sum_lane_quads(p), s.scale, s.offset, _mm512_set1_ps(a[sb].d), q8k_group_sums(a[sb]));
+      if constexpr (kZeroPoint != 0) {
+        const __m512i isum = _mm512_add_epi32(sum_lane_quads(p), q8k_group_zero_corr(a[sb], kZeroPoint));
+        acc = q8_group_step(acc, isum, s.scale, _mm512_set1_ps(a[sb].d));
+      } else {
+        acc = k_super_step(acc, sum_lane_quads(p), s.scale, s.offset, _mm512_set1_ps(a[sb].d), q8k_group_sums(a[sb]));
+      }
     }
     args.out[r] = _mm512_reduce_add_ps(acc);
   }
@@ -147,7 +152,7 @@ void register_avx512_matvec_kernels(KernelTable& table) {
   set(TensorType::kIQ4_NL, matvec_q8_family<BlockIQ4_NL, decode_iq4_nl, scale_d<BlockIQ4_NL>>);
   set(TensorType::kMXFP4, matvec_q8_family<BlockMXFP4, decode_mxfp4, scale_mxfp4>);
   set(TensorType::kQ4_K, matvec_q4_k);
-  set(TensorType::kQ6_K, matvec_k_family<BlockQ6_K, decode_q6_k_vec>);
+  set(TensorType::kQ6_K, matvec_k_family<BlockQ6_K, decode_q6_k_vec, 32>);
 }
 
 }  // namespace tessera::quant::isa_kernels

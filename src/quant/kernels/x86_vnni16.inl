@@ -13,6 +13,9 @@
 //    the activation super-block scale d and group sums bsum. Q4_K (scales per 32 elements) does
 //    the same with one lane per 32-element sub-block and two super-blocks per 16 lanes, so its
 //    float step runs half as often; a_d then holds each lane's super-block d.
+//    Zero-point k-quants (value = scale * (q - z): Q6_K z = 32, Q3_K z = 4, IQ4_XS z = 128) fold
+//    the offset into the integer dot instead: isum - z * bsum_g is exact, then acc = fma(cvt(that),
+//    ws * d, acc), the Q8_0 family's step (one float operation fewer per group).
 //  - the row's result is _mm512_reduce_add_ps(acc).
 // The integer sums are exact whatever order computes them, so the GEMM (which re-lays operands so
 // that a run of vpdpbusd leaves each block in its lane) and the matvec (which reads the weights as
@@ -31,6 +34,12 @@ inline __m512 k_super_step(__m512 acc, __m512i isum, __m512 w_scale, __m512 w_of
 inline __m512 q8k_group_sums(const BlockQ8_K& a) {
   const __m512i b = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums)));
   return _mm512_mul_ps(_mm512_set1_ps(a.d), _mm512_cvtepi32_ps(b));
+}
+
+// -z * bsums[g] for the 16 groups of a Q8_K block: what a zero-point type adds to its integer dots.
+inline __m512i q8k_group_zero_corr(const BlockQ8_K& a, int z) {
+  const __m512i b = _mm512_cvtepi16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(a.bsums)));
+  return _mm512_mullo_epi32(b, _mm512_set1_epi32(-z));
 }
 
 // Sums of adjacent lane pairs: lanes 0..7 from x, 8..15 from y.

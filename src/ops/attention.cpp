@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "ops/ops.h"
 #include "ops/simd_kernels.h"
@@ -74,15 +75,49 @@ namespace {
 
 constexpr int64_t kKeyBlock = 64;  // cells per block: one 64-column tile of the score product
 
-// One cell's head slice widened to f32: `src` points at the slice inside the cell row.
-void widen(const OpKernels& ak, const quant::TypeTraits& traits, KvType type, const uint8_t* src, float* dst,
-           int64_t n) {
-  if (type == KvType::kF16) {
-    ak.f16_to_f32(reinterpret_cast<const uint16_t*>(src), dst, n);
-  } else {
-    traits.dequantize(src, dst, n);
+// Where one block's cached rows (one kv head's slice of each cell) are and how to widen them.
+struct BlockRows {
+  const OpKernels& ak;
+  const quant::TypeTraits& traits;
+  KvType type;
+  const uint8_t* base;  // cache rows: cell c's slice at base + c * row_bytes + offset
+  size_t row_bytes, offset;
+  int64_t n_cols;  // head dimension
+
+  const uint8_t* row(int32_t cell) const { return base + static_cast<size_t>(cell) * row_bytes + offset; }
+
+  // out[j * ldo + d] = row of cells[j], element d.
+  void widen(const int32_t* cells, int64_t n, float* out, int64_t ldo) const {
+    if (type == KvType::kF16) {
+      const uint16_t* rows[kKeyBlock];
+      for (int64_t j = 0; j < n; ++j) rows[j] = reinterpret_cast<const uint16_t*>(row(cells[j]));
+      ak.f16_rows_to_f32(rows, n, n_cols, out, ldo);
+    } else {
+      for (int64_t j = 0; j < n; ++j) traits.dequantize(row(cells[j]), out + j * ldo, n_cols);
+    }
   }
-}
+
+  // out[d * ldo + j] = row of cells[j], element d; decoded: [n, n_cols] room for rows that are
+  // neither f16 nor f32 (decoded first, then transposed).
+  void widen_transposed(const int32_t* cells, int64_t n, float* out, int64_t ldo, float* decoded) const {
+    if (type == KvType::kF16) {
+      const uint16_t* rows[kKeyBlock];
+      for (int64_t j = 0; j < n; ++j) rows[j] = reinterpret_cast<const uint16_t*>(row(cells[j]));
+      ak.f16_rows_to_f32_transposed(rows, n, n_cols, out, ldo);
+      return;
+    }
+    const float* rows[kKeyBlock];
+    for (int64_t j = 0; j < n; ++j) {
+      if (type == KvType::kF32) {
+        rows[j] = reinterpret_cast<const float*>(row(cells[j]));
+      } else {
+        traits.dequantize(row(cells[j]), decoded + j * n_cols, n_cols);
+        rows[j] = decoded + j * n_cols;
+      }
+    }
+    ak.f32_rows_transposed(rows, n, n_cols, out, ldo);
+  }
+};
 
 }  // namespace
 
@@ -102,7 +137,7 @@ void attention_tile(const AttentionParams& p, const KvView& kv, int64_t kv_head,
   const int64_t dk = p.head_dim_k, dv = p.head_dim_v, tk = kKeyBlock;
   // Scratch: qs [rows, dk] scaled queries, s [rows, tk] scores then weights, kt [dk, tk] keys
   // transposed, vb [tk, dv] values, o [rows, dv] unnormalized outputs, mx / l [rows] running max
-  // and sum, kb [tk, dk] the block's keys decoded (then transposed into kt).
+  // and sum, kb [tk, dk] quantized keys decoded (before being transposed into kt).
   const size_t need = static_cast<size_t>(rows * dk + rows * tk + dk * tk + tk * dv + rows * dv + 2 * rows + tk * dk);
   if (scratch.size() < need) scratch.resize(need);
   float* qs = scratch.data();
@@ -128,63 +163,43 @@ void attention_tile(const AttentionParams& p, const KvView& kv, int64_t kv_head,
   std::fill(o, o + rows * dv, 0.0f);
   std::fill(mx, mx + rows, -INFINITY);
   std::fill(l, l + rows, 0.0f);
-  const size_t k_off = *quant::row_bytes(type, static_cast<uint64_t>(kv_head * dk));
-  const size_t v_off = *quant::row_bytes(type, static_cast<uint64_t>(kv_head * dv));
+  const BlockRows keys{
+      ak, traits, kv.type, kv.k, kv.k_row_bytes, *quant::row_bytes(type, static_cast<uint64_t>(kv_head * dk)), dk};
+  const BlockRows values{
+      ak, traits, kv.type, kv.v, kv.v_row_bytes, *quant::row_bytes(type, static_cast<uint64_t>(kv_head * dv)), dv};
+  SoftmaxBlock sb;
+  sb.s = s;
+  sb.lds = tk;
+  sb.rows = rows;
+  sb.tokens = tokens;
+  sb.q_pos = q_pos;
+  sb.group = group;
+  sb.n_swa = p.n_swa;
+  sb.softcap = p.softcap;
+  sb.row_max = mx;
+  sb.row_sum = l;
+  sb.o = o;
+  sb.ldo = dv;
+  sb.dv = dv;
   const auto n_cells = static_cast<int64_t>(kv.cells.size());
   for (int64_t j0 = 0; j0 < n_cells; j0 += tk) {
     const int64_t nb = std::min(tk, n_cells - j0);
-    int64_t p_min = INT64_MAX, p_max = INT64_MIN;
+    const int32_t* cells = kv.cells.data() + j0;
+    const int32_t* key_pos = kv.positions.data() + j0;
+    int32_t p_min = INT32_MAX, p_max = INT32_MIN;
     for (int64_t j = 0; j < nb; ++j) {
-      p_min = std::min<int64_t>(p_min, kv.positions[static_cast<size_t>(j0 + j)]);
-      p_max = std::max<int64_t>(p_max, kv.positions[static_cast<size_t>(j0 + j)]);
+      p_min = std::min(p_min, key_pos[j]);
+      p_max = std::max(p_max, key_pos[j]);
     }
     if (p_min > q_max || (p.n_swa > 0 && q_min - p_max >= p.n_swa)) continue;  // no row sees this block
-    for (int64_t j = 0; j < nb; ++j) {
-      widen(ak, traits, kv.type,
-            kv.k + static_cast<size_t>(kv.cells[static_cast<size_t>(j0 + j)]) * kv.k_row_bytes + k_off, kb + j * dk,
-            dk);
-    }
-    // Transposed 16 dimensions at a time, so the kt rows being written stay in L1 (a whole
-    // [dk, 64] block does not for dk = 256).
-    constexpr int64_t kBand = 16;
-    for (int64_t d0 = 0; d0 < dk; d0 += kBand) {
-      const int64_t d1 = std::min(dk, d0 + kBand);
-      for (int64_t j = 0; j < nb; ++j) {
-        const float* src = kb + j * dk;
-        for (int64_t d = d0; d < d1; ++d) kt[d * tk + j] = src[d];
-      }
-    }
+    keys.widen_transposed(cells, nb, kt, tk, kb);
     ak.sgemm(rows, nb, dk, qs, dk, kt, tk, s, tk, false);
-    for (int64_t r = 0; r < rows; ++r) {
-      const int64_t pos = q_pos[tokens[static_cast<size_t>(r / group)]];
-      float* sr = s + r * tk;
-      float block_max = -INFINITY;
-      for (int64_t j = 0; j < nb; ++j) {
-        if (!attention_visible(pos, kv.positions[static_cast<size_t>(j0 + j)], p.n_swa)) {
-          sr[j] = -INFINITY;
-          continue;
-        }
-        if (p.softcap > 0) sr[j] = p.softcap * std::tanh(sr[j] / p.softcap);
-        block_max = std::max(block_max, sr[j]);
-      }
-      if (block_max == -INFINITY) {  // nothing visible to this row here: weights 0
-        std::fill(sr, sr + nb, 0.0f);
-        continue;
-      }
-      const float new_max = std::max(mx[r], block_max);
-      if (mx[r] != new_max) {
-        const float corr = mx[r] == -INFINITY ? 0.0f : std::exp(mx[r] - new_max);
-        l[r] *= corr;
-        for (int64_t d = 0; d < dv; ++d) o[r * dv + d] *= corr;
-        mx[r] = new_max;
-      }
-      l[r] += ak.exp_sub_sum(sr, nb, new_max);
-    }
-    for (int64_t j = 0; j < nb; ++j) {
-      widen(ak, traits, kv.type,
-            kv.v + static_cast<size_t>(kv.cells[static_cast<size_t>(j0 + j)]) * kv.v_row_bytes + v_off, vb + j * dv,
-            dv);
-    }
+    sb.n = nb;
+    sb.key_pos = key_pos;
+    sb.key_min = p_min;
+    sb.key_max = p_max;
+    ak.online_softmax(sb);
+    values.widen(cells, nb, vb, dv);
     ak.sgemm(rows, dv, nb, s, tk, vb, dv, o, dv, true);
   }
   for (int64_t r = 0; r < rows; ++r) {

@@ -147,16 +147,18 @@ void register_all() {
           ->Unit(benchmark::kMillisecond);
     }
   }
-  // Prompt processing: 64 tokens (a short prompt or a batch step) and 512 (pp512) on the FFN shape.
+  // Prompt processing: 64 tokens (a short prompt or a batch step) and 512 (pp512) on the FFN shape,
+  // and pp512 on the default model's FFN (Gemma 3 270M: 640-wide rows, Q5_0 / Q8_0 there).
   struct MatmulShape {
     int64_t rows, k, tokens;
   };
-  const MatmulShape mm_shapes[] = {{2048, 2048, 64}, {5632, 2048, 512}};
+  const MatmulShape mm_shapes[] = {{2048, 2048, 64}, {5632, 2048, 512}, {2048, 640, 512}};
   for (int i = 1; i < static_cast<int>(Isa::kCount); ++i) {
     const KernelTable* table = q::kernels_for(static_cast<Isa>(i));
     if (table == nullptr) continue;
-    for (T type : {T::kQ8_0, T::kQ4_0, T::kQ4_K, T::kQ6_K, T::kF16}) {
+    for (T type : {T::kQ8_0, T::kQ4_0, T::kQ4_K, T::kQ6_K, T::kF16, T::kQ5_0}) {
       for (const MatmulShape& s : mm_shapes) {
+        if (s.k % 256 != 0 && q::type_traits(type).block_size == 256) continue;
         const std::string name = "matmul/" + std::string(q::type_name(type)) + "/" + std::to_string(s.rows) + "x" +
                                  std::to_string(s.k) + "x" + std::to_string(s.tokens) + "tok/" +
                                  std::string(q::isa_name(table->isa));

@@ -20,8 +20,8 @@ using T = TensorType;
 
 // Weight types with a GEMM, and row lengths that leave partial 16-block groups (640 = 20 blocks of
 // 32, Gemma 3 270M's width; 96 = 3 blocks) or several super-blocks.
-const T kTypes[] = {T::kQ8_0, T::kQ4_0, T::kQ5_0, T::kIQ4_NL, T::kQ4_K, T::kQ6_K,
-                    T::kQ5_K, T::kQ3_K, T::kQ2_K, T::kIQ4_XS, T::kF16,  T::kF32};
+const T kTypes[] = {T::kQ8_0, T::kQ4_0, T::kQ5_0, T::kIQ4_NL, T::kMXFP4, T::kQ4_K, T::kQ6_K,
+                    T::kQ5_K, T::kQ3_K, T::kQ2_K, T::kIQ4_XS, T::kF16,   T::kF32};
 
 std::vector<int64_t> row_lengths(T type) {
   if (type_traits(type).block_size == 256) return {256, 1280};

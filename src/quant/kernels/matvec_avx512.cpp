@@ -12,6 +12,7 @@
 #include <immintrin.h>
 
 #include <cstring>
+#include <vector>
 
 #include "quant/blocks.h"
 #include "quant/kernels/block_decode.h"
@@ -22,12 +23,6 @@ namespace {
 
 #include "quant/kernels/x86_common.inl"
 #include "quant/kernels/x86_vnni16.inl"
-
-// Signed w times signed y (|y| <= 127): |w| as the unsigned operand, y with w's sign.
-inline __m512i dot_s8s8_512(__m512i w, __m512i y) {
-  const __m512i y_signed = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(w), _mm512_setzero_si512(), y);
-  return _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(w), y_signed);
-}
 
 // The f16 scales `d` of blocks b[0..n) (n <= 16) as 16 floats, 0 past n: one gather of the
 // 32-bit words that start at each d.
@@ -53,8 +48,37 @@ __m512 weight_scales16(const Block* w, int64_t n) {
 }
 
 // ---- Q8_0 family: 16 blocks per step, one lane each ----
-template <class Block, auto kDecode, auto kScale>
-float matvec_q8_row(const Block* w, const BlockQ8_0* a, int64_t nb) {
+// Per row, per group of 16 blocks: the unsigned quants u = w + z of each block (z: the type's zero
+// point) against y with vpdpbusd, then the exact integer sum(w * y) = sum(u * y) - z * sum(y),
+// with the activation side (block sums and scales) prepared once per call.
+inline __m256i unsigned_q5_0(const BlockQ5_0& b) {  // z = 16
+  return _mm256_or_si256(unpack_nibbles16(b.qs),
+                         _mm256_and_si256(bits_to_bytes(load_qh32(b.qh)), _mm256_set1_epi8(0x10)));
+}
+template <class Block, auto kDecode>
+__m256i biased(const Block& b) {  // z = 128: the signed decoders' int8 quants + 128
+  return _mm256_xor_si256(kDecode(b), _mm256_set1_epi8(-128));
+}
+
+struct Q8Acts {
+  std::vector<int32_t> corr;  // [ng * 16] -z * sum(y) of each block (0 in padding)
+  std::vector<float> scale;   // [ng * 16] block scales (0 in padding)
+};
+
+Q8Acts prepare_q8_acts(const BlockQ8_0* a, int64_t nb, int zero_point) {
+  const int64_t ng = (nb + 15) / 16;
+  Q8Acts acts{std::vector<int32_t>(static_cast<size_t>(ng * 16)), std::vector<float>(static_cast<size_t>(ng * 16))};
+  for (int64_t i = 0; i < nb; ++i) {
+    const __m256i y = load256(a[i].qs);
+    const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8(1), y);
+    acts.corr[static_cast<size_t>(i)] = -zero_point * hsum_epi32(sums);
+    acts.scale[static_cast<size_t>(i)] = f16(a[i].d);
+  }
+  return acts;
+}
+
+template <class Block, auto kUnsigned, auto kScale>
+float matvec_q8_row(const Block* w, const BlockQ8_0* a, const Q8Acts& acts, int64_t nb) {
   __m512 acc = _mm512_setzero_ps();
   for (int64_t g0 = 0; g0 < nb; g0 += 16) {
     const int64_t n = nb - g0 < 16 ? nb - g0 : 16;
@@ -68,25 +92,101 @@ float matvec_q8_row(const Block* w, const BlockQ8_0* a, int64_t nb) {
       for (int h = 0; h < 2; ++h) {
         const bool real = j + h < n;
         const int64_t i = g0 + j + h;
-        wq[h] = real ? kDecode(w[i]) : _mm256_setzero_si256();
+        wq[h] = real ? kUnsigned(w[i]) : _mm256_setzero_si256();
         yq[h] = real ? load256(a[i].qs) : _mm256_setzero_si256();
       }
-      p[j / 2] = dot_s8s8_512(join256(wq[0], wq[1]), join256(yq[0], yq[1]));
+      p[j / 2] = _mm512_dpbusd_epi32(_mm512_setzero_si512(), join256(wq[0], wq[1]), join256(yq[0], yq[1]));
     }
-    acc = q8_group_step(acc, sum_lane_octets(p), weight_scales16<Block, kScale>(w + g0, n), f16_scales16(a + g0, n));
+    const __m512i isum = _mm512_add_epi32(sum_lane_octets(p), _mm512_loadu_si512(acts.corr.data() + g0));
+    acc = q8_group_step(acc, isum, weight_scales16<Block, kScale>(w + g0, n), _mm512_loadu_ps(acts.scale.data() + g0));
   }
   return _mm512_reduce_add_ps(acc);
 }
 
-template <class Block, auto kDecode, auto kScale>
+template <class Block, auto kUnsigned, int kZeroPoint, auto kScale>
 void matvec_q8_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* /*scratch*/) {
   const int64_t nb = args.k / 32;
   const auto* w = static_cast<const Block*>(args.weights);
   const auto* a = static_cast<const BlockQ8_0*>(args.acts);
+  const Q8Acts acts = prepare_q8_acts(a, nb, kZeroPoint);
   for (int64_t r = row_begin; r < row_end; ++r) {
     // The next row's first cache lines are on their way while this one is summed.
     _mm_prefetch(reinterpret_cast<const char*>(w + (r + 1) * nb), _MM_HINT_T0);
-    args.out[r] = matvec_q8_row<Block, kDecode, kScale>(w + r * nb, a, nb);
+    args.out[r] = matvec_q8_row<Block, kUnsigned, kScale>(w + r * nb, a, acts, nb);
+  }
+}
+
+// ---- nibble types (Q4_0, IQ4_NL, MXFP4: 16 packed bytes per block, low nibbles = elements 0..15):
+// four blocks per register, from four 16-byte loads and one shift, against activations re-laid
+// once per call so that lanes 4b..4b+3 of the low / high register meet block b's elements 0..15 /
+// 16..31; the lane quads then fold into one lane per block, as in the GEMM.
+struct NibbleActs {
+  std::vector<int8_t> y;  // [units of 4 blocks][low 64 | high 64]
+  Q8Acts blocks;          // block sums (times -z) and scales
+};
+
+NibbleActs prepare_nibble_acts(const BlockQ8_0* a, int64_t nb, int zero_point) {
+  const int64_t units = (nb + 3) / 4;
+  NibbleActs acts{std::vector<int8_t>(static_cast<size_t>(units * 128)), prepare_q8_acts(a, nb, zero_point)};
+  for (int64_t i = 0; i < nb; ++i) {
+    int8_t* unit = acts.y.data() + (i / 4) * 128 + (i % 4) * 16;
+    std::memcpy(unit, a[i].qs, 16);
+    std::memcpy(unit + 64, a[i].qs + 16, 16);
+  }
+  return acts;
+}
+
+inline __m512i nibbles_as_is(__m512i nibbles) {  // Q4_0: u = q, z = 8
+  return nibbles;
+}
+template <const int8_t* kValues>
+__m512i nibbles_via_table(__m512i nibbles) {  // IQ4_NL, MXFP4: u = value + 128, z = 128
+  const __m512i table = _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(kValues)));
+  return _mm512_xor_si512(_mm512_shuffle_epi8(table, nibbles), _mm512_set1_epi8(-128));
+}
+
+template <class Block, auto kMap, auto kScale>
+float matvec_nibble_row(const Block* w, const NibbleActs& acts, int64_t nb) {
+  const __m512i low4 = _mm512_set1_epi8(0x0f);
+  __m512 acc = _mm512_setzero_ps();
+  for (int64_t g0 = 0; g0 < nb; g0 += 16) {
+    const int64_t n = nb - g0 < 16 ? nb - g0 : 16;
+    __m512i p[4];
+    for (int u = 0; u < 4; ++u) {
+      const int64_t b0 = g0 + 4 * u;
+      if (4 * u >= n) {  // padding of the last group: zero, as in the GEMM
+        p[u] = _mm512_setzero_si512();
+        continue;
+      }
+      __m512i packed = _mm512_setzero_si512();
+      packed = _mm512_inserti32x4(packed, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b0].qs)), 0);
+      if (4 * u + 1 < n)
+        packed = _mm512_inserti32x4(packed, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b0 + 1].qs)), 1);
+      if (4 * u + 2 < n)
+        packed = _mm512_inserti32x4(packed, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b0 + 2].qs)), 2);
+      if (4 * u + 3 < n)
+        packed = _mm512_inserti32x4(packed, _mm_loadu_si128(reinterpret_cast<const __m128i*>(w[b0 + 3].qs)), 3);
+      const int8_t* y = acts.y.data() + (b0 / 4) * 128;
+      const __m512i low = kMap(_mm512_and_si512(packed, low4));
+      const __m512i high = kMap(_mm512_and_si512(_mm512_srli_epi16(packed, 4), low4));
+      __m512i dot = _mm512_dpbusd_epi32(_mm512_setzero_si512(), low, _mm512_loadu_si512(y));
+      p[u] = _mm512_dpbusd_epi32(dot, high, _mm512_loadu_si512(y + 64));
+    }
+    const __m512i isum = _mm512_add_epi32(sum_lane_quads(p), _mm512_loadu_si512(acts.blocks.corr.data() + g0));
+    acc = q8_group_step(acc, isum, weight_scales16<Block, kScale>(w + g0, n),
+                        _mm512_loadu_ps(acts.blocks.scale.data() + g0));
+  }
+  return _mm512_reduce_add_ps(acc);
+}
+
+template <class Block, auto kMap, int kZeroPoint, auto kScale>
+void matvec_nibble_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end, void* /*scratch*/) {
+  const int64_t nb = args.k / 32;
+  const auto* w = static_cast<const Block*>(args.weights);
+  const NibbleActs acts = prepare_nibble_acts(static_cast<const BlockQ8_0*>(args.acts), nb, kZeroPoint);
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(w + (r + 1) * nb), _MM_HINT_T0);
+    args.out[r] = matvec_nibble_row<Block, kMap, kScale>(w + r * nb, acts, nb);
   }
 }
 
@@ -146,11 +246,12 @@ void matvec_q4_k(const MatmulArgs& args, int64_t row_begin, int64_t row_end, voi
 
 void register_avx512_matvec_kernels(KernelTable& table) {
   auto set = [&](TensorType type, GemmFn fn) { table.matvec[static_cast<size_t>(type)] = fn; };
-  set(TensorType::kQ4_0, matvec_q8_family<BlockQ4_0, decode_q4_0, scale_d<BlockQ4_0>>);
-  set(TensorType::kQ5_0, matvec_q8_family<BlockQ5_0, decode_q5_0, scale_d<BlockQ5_0>>);
-  set(TensorType::kQ8_0, matvec_q8_family<BlockQ8_0, decode_q8_0, scale_d<BlockQ8_0>>);
-  set(TensorType::kIQ4_NL, matvec_q8_family<BlockIQ4_NL, decode_iq4_nl, scale_d<BlockIQ4_NL>>);
-  set(TensorType::kMXFP4, matvec_q8_family<BlockMXFP4, decode_mxfp4, scale_mxfp4>);
+  set(TensorType::kQ4_0, matvec_nibble_family<BlockQ4_0, nibbles_as_is, 8, scale_d<BlockQ4_0>>);
+  set(TensorType::kQ5_0, matvec_q8_family<BlockQ5_0, unsigned_q5_0, 16, scale_d<BlockQ5_0>>);
+  set(TensorType::kQ8_0, matvec_q8_family<BlockQ8_0, biased<BlockQ8_0, decode_q8_0>, 128, scale_d<BlockQ8_0>>);
+  set(TensorType::kIQ4_NL,
+      matvec_nibble_family<BlockIQ4_NL, nibbles_via_table<kIq4nlValues>, 128, scale_d<BlockIQ4_NL>>);
+  set(TensorType::kMXFP4, matvec_nibble_family<BlockMXFP4, nibbles_via_table<kMxfp4Values>, 128, scale_mxfp4>);
   set(TensorType::kQ4_K, matvec_q4_k);
   set(TensorType::kQ6_K, matvec_k_family<BlockQ6_K, decode_q6_k_vec, 32>);
 }

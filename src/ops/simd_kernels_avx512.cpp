@@ -72,7 +72,10 @@ void sgemm_avx512(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, 
     int64_t i = 0;
     // Six rows use 24 accumulators + 4 b vectors + 1 broadcast of the 32 registers. Every c
     // element is the same ordered FMA chain over p whatever the tile height.
-    for (; i + 6 <= m; i += 6) sgemm_tile<6>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, width, accumulate);
+    // (m % 6 == 2: one six fewer, so that the rest is two fours rather than two single rows)
+    const int64_t sixes = m / 6 - (m % 6 == 2 && m >= 8 ? 1 : 0);
+    for (; i < 6 * sixes; i += 6)
+      sgemm_tile<6>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, width, accumulate);
     for (; i + 4 <= m; i += 4) sgemm_tile<4>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, width, accumulate);
     for (; i < m; ++i) sgemm_tile<1>(k, a + i * lda, lda, b + j, ldb, c + i * ldc + j, ldc, width, accumulate);
   }

@@ -545,7 +545,12 @@ void vnni_gemm_loop(const MatmulArgs& args, int64_t row_begin, int64_t row_end, 
         }
         tile(rows, tokens, t0, result);
         for (int t = 0; t < tokens; ++t) {
-          for (int r = 0; r < rows; ++r) args.out[(t0 + t) * args.out_stride + r0 + r] = result[kVRows * t + r];
+          float* dst = args.out + (t0 + t) * args.out_stride + r0;
+          if (rows == 4) {
+            _mm_storeu_ps(dst, _mm_loadu_ps(result + kVRows * t));
+          } else {
+            for (int r = 0; r < rows; ++r) dst[r] = result[kVRows * t + r];
+          }
         }
       }
     }

@@ -130,7 +130,7 @@ constexpr int kVTokens = 3;
 
 static_assert(kVRows * kVTokens <= 16, "reduce_tile sums at most 16 accumulators");
 
-// The horizontal sums of a tile's float accumulators, all at once: out[4 t + r] = the sum of
+// The horizontal sums of a tile's float accumulators, all at once: out[kVRows t + r] = the sum of
 // acc[r][t]'s 16 lanes. Each sum pairs lanes exactly as _mm512_reduce_add_ps does (i + (i + 8),
 // then + 4, then + 2, then lane 0 + lane 1), so it equals the matvec kernels' reduction bit for bit,
 // at 45 shuffles and adds for the whole tile instead of about 8 per accumulator.
@@ -544,9 +544,10 @@ void vnni_gemm_loop(const MatmulArgs& args, int64_t row_begin, int64_t row_end, 
           _mm_prefetch(reinterpret_cast<const char*>(args.out + ahead * args.out_stride + r0), _MM_HINT_ET0);
         }
         tile(rows, tokens, t0, result);
+        static_assert(kVRows == 4, "a whole tile row of sums is one 16-byte store");
         for (int t = 0; t < tokens; ++t) {
           float* dst = args.out + (t0 + t) * args.out_stride + r0;
-          if (rows == 4) {
+          if (rows == kVRows) {
             _mm_storeu_ps(dst, _mm_loadu_ps(result + kVRows * t));
           } else {
             for (int r = 0; r < rows; ++r) dst[r] = result[kVRows * t + r];

@@ -51,10 +51,6 @@ __m512 weight_scales16(const Block* w, int64_t n) {
 // Per row, per group of 16 blocks: the unsigned quants u = w + z of each block (z: the type's zero
 // point) against y with vpdpbusd, then the exact integer sum(w * y) = sum(u * y) - z * sum(y),
 // with the activation side (block sums and scales) prepared once per call.
-inline __m256i unsigned_q5_0(const BlockQ5_0& b) {  // z = 16
-  return _mm256_or_si256(unpack_nibbles16(b.qs),
-                         _mm256_and_si256(bits_to_bytes(load_qh32(b.qh)), _mm256_set1_epi8(0x10)));
-}
 template <class Block, auto kDecode>
 __m256i biased(const Block& b) {  // z = 128: the signed decoders' int8 quants + 128
   return _mm256_xor_si256(kDecode(b), _mm256_set1_epi8(-128));

@@ -136,9 +136,13 @@ inline __m256i decode_q4_0(const BlockQ4_0& b) {
 inline __m256i decode_q8_0(const BlockQ8_0& b) {
   return load256(b.qs);
 }
-inline __m256i decode_q5_0(const BlockQ5_0& b) {
+// Q5_0's quants as stored (0..31, the value + 16).
+inline __m256i unsigned_q5_0(const BlockQ5_0& b) {
   const __m256i high = _mm256_and_si256(bits_to_bytes(load_qh32(b.qh)), _mm256_set1_epi8(0x10));
-  return _mm256_sub_epi8(_mm256_or_si256(unpack_nibbles16(b.qs), high), _mm256_set1_epi8(16));
+  return _mm256_or_si256(unpack_nibbles16(b.qs), high);
+}
+inline __m256i decode_q5_0(const BlockQ5_0& b) {
+  return _mm256_sub_epi8(unsigned_q5_0(b), _mm256_set1_epi8(16));
 }
 inline __m256i decode_iq4_nl(const BlockIQ4_NL& b) {
   return _mm256_shuffle_epi8(lut16(kIq4nlValues), unpack_nibbles16(b.qs));

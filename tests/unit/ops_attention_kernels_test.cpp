@@ -12,6 +12,7 @@
 
 #include "ops/ops.h"
 #include "ops/simd_kernels.h"
+#include "ops_test_util.h"
 #include "quant/float16.h"
 
 namespace tessera::ops {
@@ -27,13 +28,7 @@ std::string isa_name(const OpKernels& k) {
   return k.isa == quant::Isa::kScalar ? "scalar" : "avx512";
 }
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using test::random_vector;
 
 constexpr float kSentinel = -12345.0f;
 

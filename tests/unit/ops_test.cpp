@@ -9,18 +9,13 @@
 
 #include "ops/ops.h"
 #include "ops/simd_kernels.h"
+#include "ops_test_util.h"
 #include "quant/float16.h"
 
 namespace tessera::ops {
 namespace {
 
-std::vector<float> random_vector(size_t n, uint32_t seed, float scale = 1.0f) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = dist(rng);
-  return v;
-}
+using test::random_vector;
 
 TEST(OpsTest, RmsNormMatchesFormula) {
   const std::vector<float> x = random_vector(257, 1, 3.0f);

@@ -47,6 +47,16 @@ __m512 weight_scales16(const Block* w, int64_t n) {
   }
 }
 
+// Prefetches row `r + kRowsAhead` of a matrix streamed row by row (every line of it): a row is a
+// short stream (about a kilobyte), too short for the hardware prefetcher to get ahead of, and a
+// single token's matvec waits on memory otherwise.
+constexpr int64_t kRowsAhead = 2;
+inline void prefetch_row_ahead(const void* weights, size_t row_bytes, int64_t r, int64_t row_end) {
+  if (r + kRowsAhead >= row_end) return;
+  const char* row = static_cast<const char*>(weights) + static_cast<size_t>(r + kRowsAhead) * row_bytes;
+  for (size_t at = 0; at < row_bytes; at += 64) _mm_prefetch(row + at, _MM_HINT_T0);
+}
+
 // ---- Q8_0 family: 16 blocks per step, one lane each ----
 // Per row, per group of 16 blocks: the unsigned quants u = w + z of each block (z: the type's zero
 // point) against y with vpdpbusd, then the exact integer sum(w * y) = sum(u * y) - z * sum(y),
@@ -107,7 +117,7 @@ void matvec_q8_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end
   const Q8Acts acts = prepare_q8_acts(a, nb, kZeroPoint);
   for (int64_t r = row_begin; r < row_end; ++r) {
     // The next row's first cache lines are on their way while this one is summed.
-    _mm_prefetch(reinterpret_cast<const char*>(w + (r + 1) * nb), _MM_HINT_T0);
+    prefetch_row_ahead(w, nb * sizeof(Block), r, row_end);
     args.out[r] = matvec_q8_row<Block, kUnsigned, kScale>(w + r * nb, a, acts, nb);
   }
 }
@@ -181,7 +191,7 @@ void matvec_nibble_family(const MatmulArgs& args, int64_t row_begin, int64_t row
   const auto* w = static_cast<const Block*>(args.weights);
   const NibbleActs acts = prepare_nibble_acts(static_cast<const BlockQ8_0*>(args.acts), nb, kZeroPoint);
   for (int64_t r = row_begin; r < row_end; ++r) {
-    _mm_prefetch(reinterpret_cast<const char*>(w + (r + 1) * nb), _MM_HINT_T0);
+    prefetch_row_ahead(w, nb * sizeof(Block), r, row_end);
     args.out[r] = matvec_nibble_row<Block, kMap, kScale>(w + r * nb, acts, nb);
   }
 }
@@ -194,7 +204,7 @@ void matvec_k_family(const MatmulArgs& args, int64_t row_begin, int64_t row_end,
   const auto* a = static_cast<const BlockQ8_K*>(args.acts);
   for (int64_t r = row_begin; r < row_end; ++r) {
     const Block* row = w + r * ns;
-    _mm_prefetch(reinterpret_cast<const char*>(row + ns), _MM_HINT_T0);
+    prefetch_row_ahead(w, ns * sizeof(Block), r, row_end);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t sb = 0; sb < ns; ++sb) {
       const KSuper s = kDecodeVec(row[sb]);
@@ -220,7 +230,7 @@ void matvec_q4_k(const MatmulArgs& args, int64_t row_begin, int64_t row_end, voi
   const auto* a = static_cast<const BlockQ8_K*>(args.acts);
   for (int64_t r = row_begin; r < row_end; ++r) {
     const BlockQ4_K* row = w + r * ns;
-    _mm_prefetch(reinterpret_cast<const char*>(row + ns), _MM_HINT_T0);
+    prefetch_row_ahead(w, ns * sizeof(BlockQ4_K), r, row_end);
     __m512 acc = _mm512_setzero_ps();
     for (int64_t sb = 0; sb < ns; sb += 2) {
       const bool pair = sb + 1 < ns;

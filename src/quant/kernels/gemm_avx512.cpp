@@ -3,12 +3,7 @@
 // found AVX-512 F/BW/VL + VNNI. dispatch.cpp's matmul() calls these for every n_tokens except a
 // single token of a type with a matvec_avx512.cpp kernel (which gives the same bits), and passes
 // the scratch memory (layouts in kernels.h), so nothing here allocates.
-// GCC 12's AVX-512 headers trip its own -Wuninitialized (see dot_avx512.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
+#include "quant/kernels/avx512_intrinsics.h"
 
 #include <cstring>
 
@@ -193,29 +188,38 @@ inline void transpose_groups(const __m512i (&p)[4], __m512i (&out)[4]) {
   }
 }
 
+// Group g (16 blocks) of a row of nb Q8_0-family blocks in transposed order (steps) with its 16
+// block scales; blocks past the row's end are zero with scale 0.
+template <class Block, auto kDecode, auto kScale>
+void load_block_group(const Block* row, int64_t nb, int64_t g, __m512i (&steps)[8], __m512& scales) {
+  alignas(64) float scale[16];
+  __m512i pairs[8];
+  for (int j = 0; j < 16; j += 2) {
+    __m256i q[2];
+    for (int h = 0; h < 2; ++h) {
+      const int64_t i = 16 * g + j + h;
+      q[h] = i < nb ? kDecode(row[i]) : _mm256_setzero_si256();
+      scale[j + h] = i < nb ? kScale(row[i]) : 0.0f;
+    }
+    pairs[j / 2] = join256(q[0], q[1]);
+  }
+  transpose_blocks(pairs, steps);
+  scales = _mm512_load_ps(scale);
+}
+
 // Q8_0 activations: u = y + 128 in transposed order, block scales per group of 16.
 void vq8_prepare_acts(const MatmulArgs& args, const VnniQ8Scratch& L, uint8_t* scratch) {
   const auto* acts = static_cast<const BlockQ8_0*>(args.acts);
-  alignas(64) float scale[16];
   for (int64_t t = 0; t < args.n_tokens; ++t) {
-    const BlockQ8_0* a = acts + t * L.nb;
     for (int64_t g = 0; g < L.ng; ++g) {
-      __m512i pairs[8], steps[8];
-      for (int j = 0; j < 16; j += 2) {
-        __m256i q[2];
-        for (int h = 0; h < 2; ++h) {
-          const int64_t i = 16 * g + j + h;
-          q[h] = i < L.nb ? load256(a[i].qs) : _mm256_setzero_si256();
-          scale[j + h] = i < L.nb ? f16(a[i].d) : 0.0f;
-        }
-        pairs[j / 2] = join256(q[0], q[1]);
-      }
-      transpose_blocks(pairs, steps);
+      __m512i steps[8];
+      __m512 scales;
+      load_block_group<BlockQ8_0, decode_q8_0, scale_d<BlockQ8_0>>(acts + t * L.nb, L.nb, g, steps, scales);
       uint8_t* u = scratch + L.act_u + (t * L.ng + g) * 512;
       for (int step = 0; step < 8; ++step) {
         _mm512_store_si512(u + 64 * step, _mm512_xor_si512(steps[step], _mm512_set1_epi8(-128)));
       }
-      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_s) + (t * L.ng + g) * 16, _mm512_load_ps(scale));
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.act_s) + (t * L.ng + g) * 16, scales);
     }
   }
 }
@@ -224,21 +228,11 @@ void vq8_prepare_acts(const MatmulArgs& args, const VnniQ8Scratch& L, uint8_t* s
 // -128 * sum(w) corrections that remove the activations' +128 exactly.
 template <class Block, auto kDecode, auto kScale>
 void vq8_decode_rows(const Block* w, int rows, const VnniQ8Scratch& L, uint8_t* scratch) {
-  alignas(64) float scale[16];
   for (int r = 0; r < rows; ++r) {
-    const Block* row = w + r * L.nb;
     for (int64_t g = 0; g < L.ng; ++g) {
-      __m512i pairs[8], steps[8];
-      for (int j = 0; j < 16; j += 2) {
-        __m256i q[2];
-        for (int h = 0; h < 2; ++h) {
-          const int64_t i = 16 * g + j + h;
-          q[h] = i < L.nb ? kDecode(row[i]) : _mm256_setzero_si256();
-          scale[j + h] = i < L.nb ? kScale(row[i]) : 0.0f;
-        }
-        pairs[j / 2] = join256(q[0], q[1]);
-      }
-      transpose_blocks(pairs, steps);
+      __m512i steps[8];
+      __m512 scales;
+      load_block_group<Block, kDecode, kScale>(w + r * L.nb, L.nb, g, steps, scales);
       const size_t slot = static_cast<size_t>(g * kVRows + r);
       __m512i sum = _mm512_setzero_si512();
       for (int step = 0; step < 8; ++step) {
@@ -247,7 +241,7 @@ void vq8_decode_rows(const Block* w, int rows, const VnniQ8Scratch& L, uint8_t* 
       }
       _mm512_store_si512(scratch + L.w_corr + slot * 64,
                          _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
-      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_s) + slot * 16, _mm512_load_ps(scale));
+      _mm512_store_ps(reinterpret_cast<float*>(scratch + L.w_s) + slot * 16, scales);
     }
   }
 }

@@ -1,12 +1,7 @@
 // AVX-512 versions of the attention building blocks (simd_kernels.h). Compiled with AVX-512
 // flags and only called after CPU detection allows it; uses no shared inline library code (see
 // quant/dispatch.h) so nothing compiled here can be picked up by baseline code.
-// GCC 12's AVX-512 headers trip its own -Wuninitialized (see quant/kernels/dot_avx512.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
+#include "quant/kernels/avx512_intrinsics.h"
 
 #include <climits>
 

@@ -3,11 +3,7 @@
 // quantize_q8_k (k_quants.cpp), 16 elements at a time. With the GEMM at VNNI speed the scalar
 // versions were several percent of prompt processing.
 // Compiled with the AVX-512 flags; used only after CPU detection found them.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
+#include "quant/kernels/avx512_intrinsics.h"
 
 #include <cstdint>
 #include <cstring>

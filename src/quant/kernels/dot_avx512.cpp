@@ -2,13 +2,7 @@
 // flags (src/quant/kernels/sources.cmake); they run only after CPU detection found all of them.
 // The quantized kernels are the 256-bit ones of x86_quant_kernels.inl with VNNI's one-instruction
 // u8×s8→i32 dot (vpdpbusd) in place of AVX2's two; the float kernels use 512-bit registers.
-// GCC 12's AVX-512 headers build some results from _mm512_undefined_*(), which its own
-// -Wuninitialized then flags at every use (a known false positive); silence it for this file only.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
+#include "quant/kernels/avx512_intrinsics.h"
 
 #include "quant/blocks.h"
 #include "quant/kernels/block_decode.h"

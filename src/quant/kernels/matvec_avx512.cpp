@@ -4,12 +4,8 @@
 // integer dot lands in the lane where the GEMM of gemm_avx512.cpp has it, and the float steps of
 // x86_vnni16.inl follow. A token decoded alone therefore gets exactly the bits it gets in a batch.
 // Compiled with the same flags as gemm_avx512.cpp; used only after CPU detection found AVX-512
-// F/BW/VL + VNNI. GCC 12's AVX-512 headers trip its own -Wuninitialized (see dot_avx512.cpp).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include <immintrin.h>
+// F/BW/VL + VNNI.
+#include "quant/kernels/avx512_intrinsics.h"
 
 #include <cstring>
 #include <vector>
